@@ -1,0 +1,91 @@
+"""bkm-guard: keeps Binance API keys out of source code, and keeps the keys in use safe.
+
+`import bkm_guard` must stay cheap (a bot imports it at start-up, the pre-commit hook on
+every commit): heavy modules (requests, cryptography, libcst) load on first use only.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from bkm_guard.errors import (
+    BinanceAPIError,
+    BinanceAuthError,
+    BinanceRateLimitError,
+    BinanceUnavailableError,
+    ConfigError,
+    DecryptionError,
+    GuardError,
+    InsecureEndpointError,
+    InsecurePermissionsError,
+    InvalidKeyMaterialError,
+    InvalidKeyNameError,
+    KeyExistsError,
+    KeyExpiredError,
+    KeyNotFoundError,
+    PassphraseError,
+    PermissionViolationError,
+    PolicyViolationError,
+    StoreError,
+)
+
+__version__ = "0.1.0"
+
+# name -> module that defines it, imported on first attribute access (PEP 562)
+_LAZY: dict[str, str] = {
+    "load": "bkm_guard.guard",
+    "KeyStore": "bkm_guard.store",
+    "Credentials": "bkm_guard.store",
+    "Policy": "bkm_guard.policy",
+    "redact": "bkm_guard.redact",
+    "testing": "bkm_guard.testing",
+}
+
+if TYPE_CHECKING:
+    from bkm_guard import redact, testing
+    from bkm_guard.guard import load
+    from bkm_guard.policy import Policy
+    from bkm_guard.store import Credentials, KeyStore
+
+__all__ = [
+    "BinanceAPIError",
+    "BinanceAuthError",
+    "BinanceRateLimitError",
+    "BinanceUnavailableError",
+    "ConfigError",
+    "Credentials",
+    "DecryptionError",
+    "GuardError",
+    "InsecureEndpointError",
+    "InsecurePermissionsError",
+    "InvalidKeyMaterialError",
+    "InvalidKeyNameError",
+    "KeyExistsError",
+    "KeyExpiredError",
+    "KeyNotFoundError",
+    "KeyStore",
+    "PassphraseError",
+    "PermissionViolationError",
+    "Policy",
+    "PolicyViolationError",
+    "StoreError",
+    "__version__",
+    "load",
+    "redact",
+    "testing",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'bkm_guard' has no attribute {name!r}")
+    module = importlib.import_module(module_name)
+    value = module if module_name.endswith("." + name) else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

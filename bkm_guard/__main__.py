@@ -1,0 +1,3 @@
+from bkm_guard.cli import main
+
+raise SystemExit(main())
