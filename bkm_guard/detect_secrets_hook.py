@@ -22,7 +22,8 @@ from collections.abc import Sequence
 from typing import Any
 
 _INDIRECT_FILTER = "detect_secrets.filters.heuristic.is_indirect_reference"
-_OUR_FILTER = f"{__name__}.is_indirect_reference_unless_binance"
+# by import path, not __name__ (which is "__main__" under `python -m`): baselines record it
+_OUR_FILTER = "bkm_guard.detect_secrets_hook.is_indirect_reference_unless_binance"
 _PLUGIN_NAME = "BinanceDetector"
 
 
@@ -48,7 +49,8 @@ def register_plugin() -> None:
 
     from bkm_guard.detect_secrets_plugin import BinanceDetector
 
-    get_mapping_from_secret_type_to_class()[BinanceDetector.secret_type] = BinanceDetector
+    mapping: dict[str, type[Any]] = get_mapping_from_secret_type_to_class()
+    mapping[BinanceDetector.secret_type] = BinanceDetector
 
 
 def configure_settings() -> None:

@@ -112,7 +112,7 @@ class Policy:
         if not isinstance(ip_always, bool):
             raise ConfigError(f"policy {name!r}: ip_restriction_always must be true or false")
         description = str(data.get("description", base.description if base else ""))
-        return cls(name, allowed, description, max_age, enforcement, ip_always)  # type: ignore[arg-type]
+        return cls(name, allowed, description, max_age, enforcement, ip_always)
 
 
 BUILTIN_POLICIES: Final[Mapping[str, Policy]] = {

@@ -22,6 +22,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import enum
+import itertools
 import math
 import re
 from collections import Counter
@@ -38,7 +39,7 @@ KEY_LENGTH: Final = 64
 
 class Kind(enum.Enum):
     API_KEY = "api-key"
-    API_SECRET = "api-secret"
+    API_SECRET = "api-secret"  # noqa: S105 (a label, not a secret)
     CREDENTIAL = "credential"  # key or secret: nothing says which
     PRIVATE_KEY = "private-key"
     INSECURE_URL = "insecure-url"
@@ -54,7 +55,7 @@ class Shape(enum.Enum):
 
 class Role(enum.Enum):
     KEY = "key"
-    SECRET = "secret"
+    SECRET = "secret"  # noqa: S105 (a label, not a secret)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -85,7 +86,10 @@ _PLACEHOLDER_WORDS_RE: Final = re.compile(
     r"placeholder|redacted|xxx|todo|secret_here|key_here|here|none|null|undefined|changeme)"
 )
 _ENV_NAME_RE: Final = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
-_REFERENCE_RE: Final = re.compile(r"^\s*(\$\{\{?.*\}\}?|\$[A-Za-z_]\w*|%\(?\w+\)?s?%?|\{\{.*\}\}|<[^<>]*>)\s*$")
+# ${VAR}, ${{ secrets.X }}, $VAR, %(name)s, {{ template }}, <api_key>
+_REFERENCE_RE: Final = re.compile(
+    r"^\s*(\$\{\{?.*\}\}?|\$[A-Za-z_]\w*|%\(?\w+\)?s?%?|\{\{.*\}\}|<[^<>]*>)\s*$"
+)
 
 
 def _char_class(char: str) -> int:
@@ -96,7 +100,7 @@ def _is_fake_pattern(value: str) -> bool:
     """Sequences ("0123…xyz"), repeats ("Ab12Cd34" * 8) and too few distinct characters."""
     if len(Counter(value)) < 20:  # random: 29 distinct at the very least
         return True
-    ascending = sum(1 for a, b in zip(value, value[1:]) if ord(b) - ord(a) == 1)
+    ascending = sum(1 for a, b in itertools.pairwise(value) if ord(b) - ord(a) == 1)
     return ascending > 10  # random: at most 8
 
 
@@ -113,8 +117,8 @@ def _looks_random(value: str) -> bool:
     entropy = -sum(n / KEY_LENGTH * math.log2(n / KEY_LENGTH) for n in counts.values())
     if entropy < 4.4:  # random: above 4.6
         return False
-    transitions = sum(1 for a, b in zip(classes, classes[1:]) if a != b)
-    upper_pairs = sum(1 for a, b in zip(classes, classes[1:]) if a == b == 0)
+    transitions = sum(1 for a, b in itertools.pairwise(classes) if a != b)
+    upper_pairs = sum(1 for a, b in itertools.pairwise(classes) if a == b == 0)
     # camelCase never puts two capitals together and changes class only at word starts
     return not (upper_pairs <= 1 and transitions < 28)
 
@@ -152,6 +156,8 @@ def classify_value(value: str) -> Shape:
         return Shape.HEX64 if _hex_looks_random(text) else Shape.PLACEHOLDER
     if _is_fake_pattern(text):
         return Shape.PLACEHOLDER
+    if text.startswith("eyJ"):  # base64 of '{"': a JWT or a JSON blob, 1 in 238,000 keys
+        return Shape.NONE
     if _looks_random(text):
         return Shape.KEY
     # a camelCase identifier is not a key; neither is a value without capitals or digits
@@ -183,7 +189,8 @@ _KEY_PARTS: Final = frozenset({"key", "apikey", "akey", "mbxapikey", "binancekey
 
 
 def name_parts(name: str) -> list[str]:
-    """`apiKey` → [api, key]; `BINANCE_API_SECRET` → [binance, api, secret]; `X-MBX-APIKEY` → [x, mbx, apikey]."""
+    """`apiKey` → [api, key]; `BINANCE_API_SECRET` → [binance, api, secret];
+    `X-MBX-APIKEY` → [x, mbx, apikey]."""
     return [part.lower() for part in _NAME_SPLIT_RE.split(name.strip().strip("'\"")) if part]
 
 
@@ -259,12 +266,13 @@ def is_private_key_pem(value: str) -> bool:
 
 # 64 alphanumerics not inside a longer run; an escape such as `\n` may stand right before.
 _RUN_RE: Final = re.compile(r"(?:(?<=\\[nrt])|(?<![A-Za-z0-9]))[A-Za-z0-9]{64}(?![A-Za-z0-9])")
-_BEFORE_FORBIDDEN: Final = frozenset("+/_-.")  # part of base64, base64url, a dotted token
+# part of base64, base64url, a dotted token, a MIME encoded-word (=?utf-8?b?…?=)
+_BEFORE_FORBIDDEN: Final = frozenset("+/_-.?")
 _AFTER_FORBIDDEN: Final = frozenset("+/=_-")
 _NAME_BEFORE_VALUE_RE: Final = re.compile(
     r"""([A-Za-z_][\w.\-]*)["']?\]?\s*(?::=|=>|==|[:=])\s*>?\s*["'`]?\s*$"""
 )
-_BLOB_LINE_RE: Final = re.compile(r"""[\s"'`(,]*([A-Za-z0-9+/]{40,}={0,2})[\s"'`),;\\n]*""")
+_BLOB_LINE_RE: Final = re.compile(r"""[\s"'`(,.]*([A-Za-z0-9+/_\-]{40,}={0,2})[\s"'`),;.\\n]*""")
 _CONTEXT_WORDS_RE: Final = re.compile(
     r"(?i)binance|ccxt|x-mbx-apikey|api[_-]?key|api[_-]?secret|secret[_-]?key|umfutures|cmfutures"
 )
@@ -308,13 +316,14 @@ def _is_blob_line(line: str) -> bool:
 
 
 def _in_base64_blob(lines: _Lines, line_index: int) -> bool:
-    """A 64-char line of a wrapped base64 blob (PNG data, a PEM body pasted without markers):
-    the line holds nothing but the run, and a line next to it is base64 with `+`, `/` or `=`."""
+    """A 64-char line of a wrapped base64 blob (PNG data, a PEM body pasted without markers, a
+    JWT wrapped for display): the line holds nothing but the run, and a line next to it is
+    base64 or base64url with `+`, `/`, `=`, `-` or `_` in it."""
     if not _is_blob_line(lines.line_text(line_index)):
         return False
     for other in (line_index - 2, line_index - 1, line_index + 1, line_index + 2):
         neighbour = lines.line_text(other)
-        if _is_blob_line(neighbour) and any(c in neighbour for c in "+/="):
+        if _is_blob_line(neighbour) and any(c in neighbour for c in "+/=-_"):
             return True
     return False
 

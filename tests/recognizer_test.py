@@ -374,5 +374,6 @@ def test_random_pem_bodies_are_never_keys(data: bytes) -> None:
 def test_arbitrary_text_never_raises(text: str) -> None:
     for match in rz.find_all(text):
         assert 0 <= match.start < match.end <= len(text)
-        assert match.line >= 1 and match.column >= 1
+        assert match.line >= 1
+        assert match.column >= 1
     rz.prefilter(text.encode("utf-8", "surrogatepass"))
