@@ -1,0 +1,76 @@
+"""Owner-only files and directories, whatever the umask; loose ones refused with the exact fix."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import stat
+from pathlib import Path
+
+from bkm_guard.errors import InsecurePermissionsError
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+_GROUP_OTHER = 0o077
+_CHECKS = os.name == "posix"  # Windows has no mode bits to speak of: ACLs are out of scope
+O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+O_BINARY = getattr(os, "O_BINARY", 0)
+
+
+def chmod_command(path: Path, mode: int) -> str:
+    return f"chmod {mode:o} {shlex.quote(str(path))}"
+
+
+def make_private_dir(path: Path) -> None:
+    """Create the directory 0700 (parents with the default mode); fix the mode the umask took."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(mode=DIR_MODE)
+    except FileExistsError:
+        check_dir(path)
+        return
+    if _CHECKS:
+        os.chmod(path, DIR_MODE)
+
+
+def loose_bits(mode: int) -> int:
+    return stat.S_IMODE(mode) & _GROUP_OTHER if _CHECKS else 0
+
+
+def check_dir(path: Path) -> None:
+    """Refuse a store directory that group or others can read, write or enter."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise
+    if not stat.S_ISDIR(st.st_mode):
+        raise InsecurePermissionsError(f"{path} is not a directory")
+    if loose_bits(st.st_mode):
+        raise InsecurePermissionsError(
+            f"key store directory {path} is open to group or others "
+            f"(mode {stat.S_IMODE(st.st_mode):o}): run `{chmod_command(path, DIR_MODE)}`"
+        )
+
+
+def check_file(path: Path, what: str = "key file") -> None:
+    """Refuse a symlink, a non-regular file, or a file group or others can read or write."""
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode):
+        raise InsecurePermissionsError(f"{what} {path} is not a regular file: replace it by one")
+    if loose_bits(st.st_mode):
+        raise InsecurePermissionsError(
+            f"{what} {path} is readable or writable by group or others "
+            f"(mode {stat.S_IMODE(st.st_mode):o}): run `{chmod_command(path, FILE_MODE)}`"
+        )
+
+
+def open_private(path: Path, flags: int) -> int:
+    """os.open with mode 0600 forced after creation (the umask may have taken bits away or not)."""
+    fd = os.open(path, flags | O_NOFOLLOW | O_BINARY, FILE_MODE)
+    try:
+        if _CHECKS:
+            os.fchmod(fd, FILE_MODE)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
