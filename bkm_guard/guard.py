@@ -255,7 +255,12 @@ def _run(name: str, report: CheckReport, store: KeyStore, *, base_url: str | Non
          stop_on_expired: bool) -> Credentials:
     """Steps 1-4, filling `report`; raises GuardError only when a check cannot be made."""
     now = now or dt.datetime.now(dt.timezone.utc)
-    report.endpoint = hosts.url_host(base_url or hosts.DEFAULT_REST_URL) if report.check == "live" else ""
+    if report.check == "live":
+        from bkm_guard.binance_api import check_base_url
+
+        # refuse an insecure endpoint before any secret is decrypted
+        report.endpoint = hosts.url_host(check_base_url(base_url or hosts.DEFAULT_REST_URL,
+                                                        trust_host=trust_host))
     creds = store.get(name)  # 1. permissions, 2. decryption
     meta = creds.metadata
     policy = meta.policy
