@@ -21,6 +21,7 @@ from typing import Any, Final
 import filelock
 
 from bkm_guard.errors import (
+    ConfigError,
     DecryptionError,
     InsecurePermissionsError,
     InvalidKeyMaterialError,
@@ -103,6 +104,12 @@ class PasswdStatus:
                 "`bkm-guard keys passwd` again with the same new passphrase to finish")
 
 
+def _stamp(now: dt.datetime | None) -> dt.datetime:
+    """The time as stored in a header (UTC, milliseconds), so returned metadata equals read."""
+    moment = (now or utc_now()).astimezone(dt.timezone.utc)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 class KeyStore:
     """The encrypted key store: `add`, `get`, `rotate`, `remove`, `list`, `passwd`, `audit`."""
 
@@ -176,7 +183,7 @@ class KeyStore:
         try:
             keyfile = fileformat.parse(data)
             meta = KeyMetadata.from_header(keyfile.header, path, keyfile.version)
-        except (fileformat.FormatError, KeyError, TypeError, ValueError) as exc:
+        except (fileformat.FormatError, ConfigError, KeyError, TypeError, ValueError) as exc:
             raise self._damaged(name, path) from exc
         if meta.name != name:  # a file renamed to pose as another key
             raise self._damaged(name, path)
@@ -375,7 +382,7 @@ class KeyStore:
             meta = KeyMetadata(
                 name=name, purpose=purpose, policy=policy, key_type=kind,
                 masked_api_key=mask(plain["api_key"]), fingerprint=fingerprint,
-                created=(now or utc_now()), rotated=None, previous_fingerprints=(),
+                created=_stamp(now), rotated=None, previous_fingerprints=(),
                 format_version=fileformat.VERSION, path=path, passphrase_id=passphrase_id)
             write_atomic(path, self._encode(meta, plain, passphrase))
             self._audit.append("add", name, fingerprint=fingerprint, outcome="ok",
@@ -408,7 +415,7 @@ class KeyStore:
             self._decrypt(name, keyfile, old.path, passphrase)  # the right passphrase, intact file
             meta = dataclasses.replace(
                 old, key_type=kind, masked_api_key=mask(plain["api_key"]), fingerprint=fingerprint,
-                rotated=(now or utc_now()),
+                rotated=_stamp(now),
                 previous_fingerprints=(*old.previous_fingerprints, old.fingerprint),
                 format_version=fileformat.VERSION)
             write_atomic(old.path, self._encode(meta, plain, passphrase))
