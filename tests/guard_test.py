@@ -187,9 +187,9 @@ def _violation_cases() -> list[tuple[str, dict[str, bool], bool, set[str]]]:
 
 
 @pytest.mark.parametrize(("purpose", "permissions", "ip_restrict", "violated"), _violation_cases())
-def test_every_violation_is_refused_and_listed(  # noqa: PLR0917 - parametrizedstore: KeyStore, fb: FakeBinance, purpose: str,
-                                               permissions: dict[str, bool], ip_restrict: bool,
-                                               violated: set[str]) -> None:
+def test_every_violation_is_refused_and_listed(  # noqa: PLR0917 - parametrized
+        store: KeyStore, fb: FakeBinance, purpose: str, permissions: dict[str, bool],
+        ip_restrict: bool, violated: set[str]) -> None:
     planted = plant(store, fb, purpose=purpose, permissions=permissions, ip_restrict=ip_restrict)
     with pytest.raises(PermissionViolationError) as info:
         live(store, fb)
@@ -356,7 +356,8 @@ def test_429_then_success(store: KeyStore, fb: FakeBinance) -> None:
     ("5xx", {"times": 10, "status": 502}, BinanceUnavailableError, "HTTP 502"),
     ("drop", {"times": 10}, BinanceUnavailableError, "cannot reach"),
 ])
-def test_unavailable_binance_fails_closed(  # noqa: PLR0917 - parametrizedstore: KeyStore, fb: FakeBinance, fault: str,
+def test_unavailable_binance_fails_closed(  # noqa: PLR0917 - parametrized
+        store: KeyStore, fb: FakeBinance, fault: str,
                                           kwargs: dict[str, Any], error: type[GuardError],
                                           words: str) -> None:
     planted = plant(store, fb)
