@@ -357,9 +357,8 @@ def test_429_then_success(store: KeyStore, fb: FakeBinance) -> None:
     ("drop", {"times": 10}, BinanceUnavailableError, "cannot reach"),
 ])
 def test_unavailable_binance_fails_closed(  # noqa: PLR0917 - parametrized
-        store: KeyStore, fb: FakeBinance, fault: str,
-                                          kwargs: dict[str, Any], error: type[GuardError],
-                                          words: str) -> None:
+        store: KeyStore, fb: FakeBinance, fault: str, kwargs: dict[str, Any],
+        error: type[GuardError], words: str) -> None:
     planted = plant(store, fb)
     fb.fail_next(fault, **kwargs)  # type: ignore[arg-type]
     with pytest.raises(error, match=words) as info:
