@@ -163,7 +163,8 @@ def test_interrupted_passwd_says_which_and_resumes(tmp_path: Path) -> None:
         store.passwd(P2, progress=crash_after_two)
     status = KeyStore(path).passwd_status()
     assert status is not None
-    assert status.under_new == ("a", "b") and status.under_old == ("c", "d", "e")
+    assert status.under_new == ("a", "b")
+    assert status.under_old == ("c", "d", "e")
     assert "2 key(s) under the NEW passphrase (a, b)" in status.describe()
     assert "3 under the OLD one (c, d, e)" in status.describe()
     assert {_opens_with(path, n) for n in "ab"} == {P2}
@@ -227,7 +228,8 @@ def test_eight_processes_lose_no_key_and_no_audit_line(tmp_path: Path) -> None:
         _, err = worker.communicate(timeout=120)
         assert worker.returncode == 0, err.decode()[-2000:]
     names = store.names()
-    assert len(names) == 81 and "shared" in names
+    assert len(names) == 81
+    assert "shared" in names
     for name in names:
         store.get(name)
     shared = store.metadata("shared")

@@ -15,8 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bkm_guard.errors import DecryptionError
-from bkm_guard.store import KdfParams, KeyStore
-from bkm_guard.store import fileformat
+from bkm_guard.store import KdfParams, KeyStore, fileformat
 from bkm_guard.store.kdf import KdfParamsError
 
 PASS = "correct horse battery staple"
@@ -53,10 +52,12 @@ def test_round_trip_and_header_readable_without_passphrase(hmac_file: tuple[KeyS
     assert (creds.api_key, creds.api_secret) == (key, secret)
     nobody = KeyStore(store.path, passphrase_source=lambda: pytest.fail("asked for passphrase"))
     meta = nobody.metadata("bot")
-    assert meta.purpose == "spot-trading" and meta.key_type == "hmac"
+    assert meta.purpose == "spot-trading"
+    assert meta.key_type == "hmac"
     assert [m.name for m in nobody.list()] == ["bot"]
     raw = path.read_bytes()
-    assert key.encode() not in raw and secret.encode() not in raw
+    assert key.encode() not in raw
+    assert secret.encode() not in raw
 
 
 def test_wrong_passphrase_is_the_same_error(hmac_file: tuple[KeyStore, Path, str, str]) -> None:
@@ -109,7 +110,8 @@ def test_header_edit_shows_in_metadata_but_get_refuses(hmac_file: tuple[KeyStore
     store, path, _, _ = hmac_file
     data = path.read_bytes()
     edited = data.replace(b'"purpose":"spot-trading"', b'"purpose":"market-data!"')
-    assert edited != data and len(edited) == len(data)
+    assert edited != data
+    assert len(edited) == len(data)
     path.write_bytes(edited)
     assert store.metadata("bot").purpose == "market-data!"  # unauthenticated view
     with pytest.raises(DecryptionError):
@@ -153,15 +155,18 @@ def test_the_readme_spec_is_enough_to_decrypt(tmp_path: Path) -> None:
     assert (magic, version) == (b"BKMGUARD", 1)
     header = json.loads(data[13:13 + length])
     kdf, aead = header["kdf"], header["aead"]
-    assert kdf["alg"] == "argon2id" and aead["alg"] == "aes-256-gcm"
+    assert kdf["alg"] == "argon2id"
+    assert aead["alg"] == "aes-256-gcm"
     assert (kdf["iterations"], kdf["memory_kib"], kdf["lanes"]) == (3, 65536, 4)
     derived = Argon2id(salt=base64.b64decode(kdf["salt"]), length=32, iterations=kdf["iterations"],
                        lanes=kdf["lanes"], memory_cost=kdf["memory_kib"]).derive(PASS.encode())
     plain = json.loads(AESGCM(derived).decrypt(base64.b64decode(aead["nonce"]), data[13 + length:],
                                                data[:13 + length]))
     assert plain == {"api_key": key, "private_key": pem.strip() + "\n", "private_key_password": None}
-    assert header["name"] == "ed" and header["key_type"] == "ed25519"
-    assert header["fingerprint"].startswith("bkm:") and header["previous_fingerprints"] == []
+    assert header["name"] == "ed"
+    assert header["key_type"] == "ed25519"
+    assert header["fingerprint"].startswith("bkm:")
+    assert header["previous_fingerprints"] == []
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -29,7 +29,6 @@ from bkm_guard.masking import fingerprint
 from bkm_guard.policy import Policy, builtin_policy
 from bkm_guard.store import (
     AuditLog,
-    Credentials,
     EnvironmentPassphrase,
     KdfParams,
     KeyMetadata,
@@ -62,7 +61,8 @@ def test_add_get_rotate_remove(store: KeyStore) -> None:
     meta = store.add("spot-bot", purpose="spot-trading", api_key=key, api_secret=secret)
     assert meta.fingerprint == fingerprint(key)
     assert meta.policy == builtin_policy("spot-trading")
-    assert meta.rotated is None and meta.previous_fingerprints == ()
+    assert meta.rotated is None
+    assert meta.previous_fingerprints == ()
     creds = store.get("spot-bot")
     assert (creds.name, creds.purpose, creds.key_type) == ("spot-bot", "spot-trading", "hmac")
     assert (creds.api_key, creds.api_secret, creds.private_key) == (key, secret, None)
@@ -70,7 +70,8 @@ def test_add_get_rotate_remove(store: KeyStore) -> None:
     key2, secret2 = make_key(), make_key()
     rotated = store.rotate("spot-bot", api_key=key2, api_secret=secret2)
     assert rotated.previous_fingerprints == (fingerprint(key),)
-    assert rotated.created == meta.created and rotated.rotated is not None
+    assert rotated.created == meta.created
+    assert rotated.rotated is not None
     assert store.get("spot-bot").api_secret == secret2
 
     assert store.remove("spot-bot") is not None
@@ -102,7 +103,8 @@ def test_private_key_types(store: KeyStore, pem_factory: object) -> None:
                      key_type=None)
     creds = store.get("k")
     assert creds.key_type == meta.key_type in ("ed25519", "rsa")
-    assert creds.private_key == pem.strip() + "\n" and creds.api_secret is None
+    assert creds.private_key == pem.strip() + "\n"
+    assert creds.api_secret is None
     assert creds.for_ccxt()["secret"] == creds.private_key
     assert creds.for_python_binance()["private_key"] == creds.private_key
     assert creds.for_sdk()["private_key_passphrase"] is None
@@ -174,7 +176,8 @@ def test_duplicates_are_refused(store: KeyStore) -> None:
     with pytest.raises(KeyExistsError, match="rotated out of 'a'"):
         store.add("c", purpose="spot-trading", api_key=key, api_secret=make_key())
     refused = [e for e in store.audit_log.entries() if e.outcome == "refused"]
-    assert len(refused) == 4 and key not in json.dumps([e.reason for e in refused])
+    assert len(refused) == 4
+    assert key not in json.dumps([e.reason for e in refused])
 
 
 def test_wrong_passphrase_on_add_and_rotate(store: KeyStore) -> None:
@@ -204,7 +207,8 @@ def test_credentials_never_show_secrets(store: KeyStore, caplog: pytest.LogCaptu
     creds = store.get("bot")
     logging.getLogger("bot").warning("loaded %s / %r / {%s}", creds, creds, [creds])
     shown = f"{creds} {creds!r} {[creds]} {creds.metadata} {store.metadata('bot')}" + caplog.text
-    assert key not in shown and secret not in shown
+    assert key not in shown
+    assert secret not in shown
     assert creds.masked_api_key in repr(creds)
     with pytest.raises(TypeError):
         pickle.dumps(creds)
@@ -212,7 +216,8 @@ def test_credentials_never_show_secrets(store: KeyStore, caplog: pytest.LogCaptu
         copy.deepcopy(creds)
     with pytest.raises(AttributeError):
         creds.api_key = "x"  # type: ignore[misc]
-    assert creds == store.get("bot") and hash(creds) == hash(store.get("bot"))
+    assert creds == store.get("bot")
+    assert hash(creds) == hash(store.get("bot"))
     assert set(creds.secret_values()) == {key, secret}
     assert creds.for_python_binance() == {"api_key": key, "api_secret": secret}
     assert creds.for_ccxt() == {"apiKey": key, "secret": secret}
@@ -267,8 +272,10 @@ def test_audit_finds_what_needs_action(store: KeyStore) -> None:
     kinds = {(i.kind, i.name) for i in issues}
     assert ("rotation-overdue", "old") in kinds
     assert ("rotation-soon", "soon") in kinds
-    assert ("unused", "idle") in kinds and ("unused", "old") in kinds
-    assert ("unused", "used") not in kinds and ("unused", "fresh") not in kinds
+    assert ("unused", "idle") in kinds
+    assert ("unused", "old") in kinds
+    assert ("unused", "used") not in kinds
+    assert ("unused", "fresh") not in kinds
     assert ("permissions", "soon") in kinds
     assert ("unknown-file", None) in kinds
     assert ("damaged", "fresh-copy") in kinds  # its header says "fresh"
@@ -300,9 +307,11 @@ def test_audit_log_api(store: KeyStore) -> None:
     log.append("check", "a", outcome="error", reason="-2015 invalid key")
     log.append("load", "a", fingerprint="bkm:2", outcome="ok")
     last = log.last("load", "a")
-    assert last is not None and last.fingerprint == "bkm:2"
+    assert last is not None
+    assert last.fingerprint == "bkm:2"
     check = log.last("check", "a", outcome=None)
-    assert check is not None and check.reason == "-2015 invalid key"
+    assert check is not None
+    assert check.reason == "-2015 invalid key"
     assert log.last("check", "a") is None  # no successful check
     line = json.loads(log.path.read_text().splitlines()[1])
     assert set(line) >= {"time", "action", "name", "fingerprint", "host", "pid", "user",
@@ -317,7 +326,8 @@ def test_metadata_helpers() -> None:
     meta = KeyMetadata("a", "market-data", builtin_policy("market-data"), "hmac", "m", "bkm:x",
                        NOW - dt.timedelta(days=100), NOW - dt.timedelta(days=5), (), 1, Path("a"))
     assert round(meta.age_days(NOW)) == 5
-    assert not meta.rotation_due(NOW) and meta.rotation_due(NOW + dt.timedelta(days=86))
+    assert not meta.rotation_due(NOW)
+    assert meta.rotation_due(NOW + dt.timedelta(days=86))
     assert meta.rotation_due_at == NOW + dt.timedelta(days=85)
     assert dataclasses.is_dataclass(meta)
     with pytest.raises(dataclasses.FrozenInstanceError):
