@@ -1,0 +1,177 @@
+"""The log redaction filter: no planted secret survives into any log line."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bkm_guard import redact
+from bkm_guard.testing.keys import new_api_key, new_ed25519_key, new_hmac_secret
+
+
+@pytest.fixture(autouse=True)
+def _clean() -> Iterator[None]:
+    redact.uninstall()
+    yield
+    redact.uninstall()
+
+
+@pytest.fixture
+def stream_logger() -> Iterator[tuple[logging.Logger, io.StringIO]]:
+    """A logger with its own handler, added BEFORE install() is called, like a bot's setup."""
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    logger = logging.getLogger("bkm_test_bot")
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    logger.propagate = False
+    yield logger, buffer
+    logger.removeHandler(handler)
+
+
+class Holder:
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        return f"Holder({self.value})"
+
+
+def _log_everything(logger: logging.Logger, secret: str) -> None:
+    half = len(secret) // 2
+    logger.info("plain %s", secret)
+    logger.info("repr %r", secret)
+    logger.info(f"f-string {secret}")
+    logger.info("mapping %(s)s", {"s": secret})
+    logger.info("object %s", Holder(secret))
+    logger.info("pieces %s%s", secret[:half], secret[half:])
+    logger.warning("bytes %s", secret.encode())
+    try:
+        raise ValueError(f"bad key {secret}")
+    except ValueError:
+        logger.exception("failed")
+    logger.info("stack", stack_info=True)
+
+
+@pytest.mark.parametrize("kind", ["api_key", "secret"])
+def test_known_values_are_masked_everywhere(stream_logger: tuple[logging.Logger, io.StringIO],
+                                            kind: str) -> None:
+    logger, buffer = stream_logger
+    api_key, secret = new_api_key(), new_hmac_secret()
+    redact.install([api_key, secret])
+    _log_everything(logger, api_key if kind == "api_key" else secret)
+    text = buffer.getvalue()
+    assert api_key not in text
+    assert secret not in text
+    assert "plain " in text
+    assert "(64 chars)" in text
+    assert "ValueError" in text  # the traceback is kept, cleaned
+
+
+def test_binance_shaped_values_are_masked_without_being_given(
+        stream_logger: tuple[logging.Logger, io.StringIO]) -> None:
+    logger, buffer = stream_logger
+    redact.install()
+    unknown = new_api_key()
+    logger.info("api_key=%s", unknown)
+    logger.info("headers: {'X-MBX-APIKEY': '%s'}", unknown)
+    assert unknown not in buffer.getvalue()
+
+
+def test_private_key_pem_and_its_lines_are_masked(stream_logger: tuple[logging.Logger, io.StringIO],
+                                                  ) -> None:
+    logger, buffer = stream_logger
+    private, _ = new_ed25519_key()
+    body = [line for line in private.splitlines() if not line.startswith("-----")]
+    redact.install([private])
+    logger.info("key %s", private)
+    logger.info("line %s", body[0])
+    text = buffer.getvalue()
+    assert private not in text
+    for line in body:
+        assert line not in text
+
+
+def test_unknown_pem_is_masked(stream_logger: tuple[logging.Logger, io.StringIO]) -> None:
+    logger, buffer = stream_logger
+    redact.install()
+    private, _ = new_ed25519_key()
+    logger.error("loaded %s", private)
+    body = private.splitlines()[1]
+    assert body not in buffer.getvalue()
+
+
+def test_harmless_messages_are_untouched(stream_logger: tuple[logging.Logger, io.StringIO]) -> None:
+    logger, buffer = stream_logger
+    redact.install([new_hmac_secret()])
+    digest = "ab" * 32  # a sha256 hex digest is not a key
+    logger.info("order %d filled at %.2f, id %s, sha %s", 42, 1.5, "abc", digest)
+    assert buffer.getvalue() == f"INFO order 42 filled at 1.50, id abc, sha {digest}\n"
+
+
+def test_records_of_handlers_added_later_are_clean() -> None:
+    secret = new_hmac_secret()
+    redact.install([secret])
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    late = logging.getLogger("bkm_test_late")
+    late.addHandler(handler)
+    late.propagate = False
+    try:
+        late.warning("secret %s", secret)
+    finally:
+        late.removeHandler(handler)
+    assert secret not in buffer.getvalue()
+
+
+def test_install_is_idempotent() -> None:
+    first = redact.install(["x" * 20])
+    second = redact.install(["x" * 20])
+    root = logging.getLogger()
+    assert first is second
+    assert root.filters.count(first) == 1
+    factory = logging.getLogRecordFactory()
+    redact.install()
+    assert logging.getLogRecordFactory() is factory
+
+
+def test_install_on_a_given_logger(stream_logger: tuple[logging.Logger, io.StringIO]) -> None:
+    logger, _ = stream_logger
+    f = redact.install(logger=logger)
+    assert f in logger.filters
+    assert all(f in handler.filters for handler in logger.handlers)
+
+
+def test_uninstall_restores_the_factory() -> None:
+    before = logging.getLogRecordFactory()
+    redact.install()
+    assert logging.getLogRecordFactory() is not before
+    redact.uninstall()
+    assert logging.getLogRecordFactory() is before
+
+
+def test_short_values_are_not_masked_as_literals() -> None:
+    redact.install(["abc", "", None])
+    assert redact.redact("abc and abcd") == "abc and abcd"
+
+
+def test_redact_function(caplog: pytest.LogCaptureFixture) -> None:
+    secret = new_hmac_secret()
+    redact.install([secret])
+    assert secret not in redact.redact(f"value={secret}")
+    assert repr(redact.installed_filter()).startswith("RedactingFilter(")
+    assert secret not in repr(redact.installed_filter())
+
+
+@settings(max_examples=60, deadline=None)
+@given(prefix=st.text(max_size=30), suffix=st.text(max_size=30))
+def test_a_known_secret_never_survives(prefix: str, suffix: str) -> None:
+    secret = new_hmac_secret()
+    redact.installed_filter().add([secret])
+    assert secret not in redact.redact(prefix + secret + suffix)
