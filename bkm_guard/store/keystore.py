@@ -243,7 +243,7 @@ class KeyStore:
         found: list[KeyMetadata | tuple[str, StoreError]] = []
         for name in self._key_names():
             try:
-                found.append(self.metadata(name))
+                found.append(self._read(name)[1])
             except StoreError as exc:
                 found.append((name, exc))
         return found
@@ -322,6 +322,7 @@ class KeyStore:
     def metadata(self, name: str) -> KeyMetadata:
         """The key's header, without the passphrase (authenticated only by `get`)."""
         validate_name(name)
+        self._require_store()
         return self._read(name)[1]
 
     def list(self) -> list[KeyMetadata]:
@@ -576,7 +577,7 @@ class KeyStore:
             except InsecurePermissionsError as exc:
                 issues.append(AuditIssue("permissions", name, str(exc)))
             try:
-                meta = self.metadata(name)
+                meta = self._read(name)[1]
             except StoreError as exc:
                 issues.append(AuditIssue("damaged", name, str(exc)))
                 continue
