@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from bkm_guard import hosts
 from bkm_guard.errors import (
+    BinanceAPIError,
     GuardError,
     InsecurePermissionsError,
     KeyExpiredError,
@@ -274,8 +275,11 @@ def _run(name: str, report: CheckReport, store: KeyStore, *, base_url: str | Non
                                             "allowed" if flag in policy.allowed else "forbidden", True)
                               for flag, label in PERMISSIONS.items()]
         return creds
-    restrictions = _fetch_restrictions(creds, base_url=base_url, ca_bundle=ca_bundle,  # 4.
-                                       timeout=timeout, trust_host=trust_host)
+    try:
+        restrictions = _fetch_restrictions(creds, base_url=base_url, ca_bundle=ca_bundle,  # 4.
+                                           timeout=timeout, trust_host=trust_host)
+    except BinanceAPIError as exc:  # same class, with the key's name in the fix
+        raise type(exc)(str(exc).replace("keys rotate NAME", f"keys rotate {name}")) from None
     rows, violations, notes = evaluate_restrictions(policy, restrictions, now)
     report.permissions = rows
     report.violations += [str(violation) for violation in violations]
@@ -320,6 +324,8 @@ def _emit_warnings(report: CheckReport) -> None:
 def _violation_error(report: CheckReport) -> PolicyViolationError:
     permission_problems = len(report.violations) - (1 if report._age_expired else 0)
     count = len(report.violations)
+    if not permission_problems and count == 1:
+        return KeyExpiredError(report.violations[0])
     head = (f"key {report.name!r} ({report.purpose}) refused, {count} problem{'s' if count > 1 else ''}: "
             + "; ".join(report.violations))
     if permission_problems:
