@@ -171,7 +171,7 @@ def _policy_lines(policy: Policy) -> list[str]:
     allowed = [PERMISSIONS[p] for p in PERMISSIONS if p in policy.allowed]
     ip = "always" if policy.ip_restriction_always else "whenever trading or transfers are on"
     return [f"  may be on:      {', '.join(allowed)}",
-            f"  must be off:    everything else ({len(policy.forbidden)} permissions)",
+            f"  must be off:    {', '.join(PERMISSIONS[p] for p in PERMISSIONS if p in policy.forbidden)}",
             f"  IP restriction: required {ip}",
             f"  max age:        {policy.max_age_days} days ({policy.age_enforcement} when older)"]
 
