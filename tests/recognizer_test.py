@@ -237,13 +237,13 @@ def test_a_list_of_keys_is_not_a_blob() -> None:
 @pytest.mark.parametrize(
     ("text", "label"),
     [
-        (f"{HTTP}api.binance.com/api/v3/time", "http://api.binance.com"),
-        (f"{WS}stream.binance.com:9443/ws", "ws://stream.binance.com"),
-        (f'"{HTTP.upper()}FAPI.BINANCE.COM"', "http://fapi.binance.com"),
-        (f"{HTTP}testnet.binancefuture.com/fapi/v1", "http://testnet.binancefuture.com"),
-        (f"{HTTP}testnet.binance.vision", "http://testnet.binance.vision"),
-        (f"{WS}stream.binance.us:9443", "ws://stream.binance.us"),
-        (f"url={HTTP}binance.com", "http://binance.com"),
+        (f"{HTTP}api.binance.com/api/v3/time", HTTP + "api.binance.com"),
+        (f"{WS}stream.binance.com:9443/ws", WS + "stream.binance.com"),
+        (f'"{HTTP.upper()}FAPI.BINANCE.COM"', HTTP + "fapi.binance.com"),
+        (f"{HTTP}testnet.binancefuture.com/fapi/v1", HTTP + "testnet.binancefuture.com"),
+        (f"{HTTP}testnet.binance.vision", HTTP + "testnet.binance.vision"),
+        (f"{WS}stream.binance.us:9443", WS + "stream.binance.us"),
+        (f"url={HTTP}binance.com", HTTP + "binance.com"),
     ],
 )
 def test_insecure_binance_urls(text: str, label: str) -> None:
