@@ -303,6 +303,8 @@ def _audit(store: KeyStore, action: str, report: CheckReport, *, strict: bool) -
     outcome = {"pass": "ok", "violation": "refused"}.get(report.outcome, "error")
     if report.error_type == InsecurePermissionsError.__name__:
         outcome = "refused"
+    if not strict and not store.path.is_dir():
+        return  # no store, no log to write to: the error already says so
     try:
         store.audit_log.append(action, report.name, fingerprint=report.fingerprint or None,
                                outcome=outcome, reason=reason[:2000], check=report.check,

@@ -111,6 +111,10 @@ def main(argv: Sequence[str] | None = None, *, store: KeyStore | None = None,
     except GuardError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
+    if not names and args.all and not store.exists():
+        print(f"{PROG}: error: no key store at {store.path}: run `bkm-guard keys init` "
+              "(or set BKM_GUARD_HOME)", file=sys.stderr)
+        return 2
     if not names:
         print(f"{PROG}: no keys in {store.path}: add one with `bkm-guard keys add`", file=sys.stderr)
         return 2
