@@ -350,3 +350,34 @@ def test_stray_temp_files_are_ignored_and_cleaned(store: KeyStore) -> None:
     assert not stray.exists()
     assert sorted(os.listdir(store.path)) == [".audit.lock", ".lock", ".store", "a.bkm",
                                               "audit.log", "b.bkm"]
+
+
+def test_no_secret_in_tracebacks(store: KeyStore) -> None:
+    import traceback
+
+    key, secret, pem = make_key(), make_key(), make_rsa_pem(password=b"pem-password-123")
+    store.add("a", purpose="market-data", api_key=key, api_secret=secret)
+    attempts = [
+        lambda: store.add("b", purpose="market-data", api_key=key, api_secret=secret),
+        lambda: store.add("b", purpose="market-data", api_key=secret[:40], api_secret=key),
+        lambda: store.add("b", purpose="market-data", api_key=make_key(), api_secret=key + "!"),
+        lambda: store.add("b", purpose="market-data", api_key=make_key(), private_key_pem=pem,
+                          private_key_password="wrong"),
+        lambda: store.add("b", purpose="market-data", api_key=make_key(),
+                          private_key_pem=pem.replace("A", "B")),
+        lambda: _store(store.path, "wrong passphrase").get("a"),
+    ]
+    body = [line for line in pem.splitlines() if not line.startswith("-----")]
+    for attempt in attempts:
+        with pytest.raises(StoreError) as info:
+            attempt()
+        text = "".join(traceback.format_exception(info.value))
+        for value in (key, secret, secret[:40], PASS, "pem-password-123", *body):
+            assert value not in text
+
+
+def test_existing_audit_log_mode_is_reported_not_changed(store: KeyStore) -> None:
+    store.audit_log.path.chmod(0o644)
+    store.audit_log.append("load", "a", outcome="ok")
+    assert store.audit_log.path.stat().st_mode & 0o777 == 0o644
+    assert any(i.kind == "permissions" for i in store.audit())

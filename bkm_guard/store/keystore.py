@@ -196,6 +196,7 @@ class KeyStore:
             if not isinstance(plain, dict) or not isinstance(plain.get("api_key"), str):
                 raise ValueError("bad plaintext")
         except (fileformat.FormatError, ValueError) as exc:
+            self._passphrase = None  # a prompt asks again next time
             error = self._damaged(name, path)
             status = self._passwd_status_quiet()
             if status is not None:

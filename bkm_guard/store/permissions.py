@@ -65,8 +65,15 @@ def check_file(path: Path, what: str = "key file") -> None:
 
 
 def open_private(path: Path, flags: int) -> int:
-    """os.open with mode 0600 forced after creation (the umask may have taken bits away or not)."""
-    fd = os.open(path, flags | O_NOFOLLOW | O_BINARY, FILE_MODE)
+    """os.open; a file it creates gets mode 0600 whatever the umask, an existing one keeps its
+    mode (loose modes are reported by `keys audit`, not silently changed)."""
+    flags |= O_NOFOLLOW | O_BINARY
+    if flags & os.O_CREAT and not flags & os.O_EXCL:
+        try:
+            return open_private(path, flags | os.O_EXCL)
+        except FileExistsError:
+            return os.open(path, flags & ~os.O_CREAT)
+    fd = os.open(path, flags, FILE_MODE)
     try:
         if _CHECKS:
             os.fchmod(fd, FILE_MODE)
