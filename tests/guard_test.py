@@ -28,6 +28,7 @@ from bkm_guard.errors import (
     KeyExpiredError,
     KeyNotFoundError,
     PermissionViolationError,
+    StoreError,
 )
 from bkm_guard.guard import (
     KeyAgeWarning,
@@ -479,3 +480,11 @@ def test_market_data_any_powerful_flag(flag: str) -> None:
     rows, violations, _ = evaluate_restrictions(builtin_policy("market-data"), answer, NOW)
     assert [v.permission for v in violations] == [flag]
     assert not {row.permission: row for row in rows}[flag].ok
+
+
+def test_no_audit_line_no_key(store: KeyStore, fb: FakeBinance) -> None:
+    plant(store, fb)
+    store.audit_log.path.unlink()
+    store.audit_log.path.mkdir(mode=0o700)  # the log cannot be appended to
+    with pytest.raises(StoreError, match="cannot write the audit log"):
+        live(store, fb)
