@@ -1,0 +1,458 @@
+"""Runs the analyzer over many inputs on every core, and never lets one input stop the scan.
+
+Work goes out in batches (a few MB or a few hundred files each) to a process pool forked
+after the analyzer is imported; a scan too small to pay for a pool runs in this process.
+Workers read files themselves (only findings travel back), and each blob worker keeps its
+own `git cat-file --batch`, so the main process never holds file contents. A file that is
+binary, unreadable, deleted or changed while being read, or larger than the analysis cap,
+gives a Notice and a skip reason; an analyzer crash on one input gives an error Notice.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import errno
+import multiprocessing
+import os
+import stat
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+from bkm_guard.findings import Finding, Notice
+from bkm_guard.scan import engine, textscan
+from bkm_guard.scan.discovery import FileJob
+from bkm_guard.scan.engine import EngineOptions
+
+MAX_ANALYZE_BYTES = 4 << 20  # bigger inputs get the recognizer only, in windows
+BINARY_SNIFF = 8192
+BATCH_BYTES = 4 << 20
+BATCH_FILES = 256
+SMALL_SCAN_FILES = 48
+SMALL_SCAN_BYTES = 2 << 20
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BlobJob:
+    """One git blob to scan: its id, the path it is reported under, and its size."""
+
+    sha: str
+    display: str
+    size: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    options: EngineOptions
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    max_bytes: int = MAX_ANALYZE_BYTES
+    repo: str = ""  # git work tree, for blob jobs
+
+
+@dataclasses.dataclass(slots=True)
+class Outcome:
+    """What scanning one input gave: findings, notices, and a skip reason if it was not scanned."""
+
+    display: str
+    findings: tuple[Finding, ...] = ()
+    notices: tuple[Notice, ...] = ()
+    nbytes: int = 0
+    skipped: str = ""
+    ref: str = ""  # the blob id, for git inputs
+
+
+# --- one input ------------------------------------------------------------------------------
+
+
+def _ignored_codes(display: str, settings: Settings) -> frozenset[str]:
+    if not settings.per_file_ignores:
+        return frozenset()
+    from bkm_guard.scan.config import expand_codes
+    from bkm_guard.scan.globs import matches
+
+    codes: set[str] = set()
+    for pattern, selectors in settings.per_file_ignores:
+        if matches(display, pattern):
+            codes |= expand_codes(selectors)
+    return frozenset(codes)
+
+
+def _finish(outcome: Outcome, settings: Settings) -> Outcome:
+    drop = _ignored_codes(outcome.display, settings)
+    if drop and outcome.findings:
+        outcome.findings = tuple(f for f in outcome.findings if f.code not in drop)
+    return outcome
+
+
+def _is_python(display: str, head: bytes) -> bool:
+    return display.endswith((".py", ".pyi", ".pyw")) or (head.startswith(b"#!") and b"python" in head[:128])
+
+
+def _too_big(display: str, size: int, settings: Settings) -> Notice:
+    return Notice(
+        display,
+        f"{size / (1 << 20):.1f} MB is over the {settings.max_bytes >> 20} MB analysis cap: "
+        "checked by the credential recognizer only (no Python rules)",
+        "truncated",
+    )
+
+
+def scan_data(display: str, data: bytes, settings: Settings) -> Outcome:
+    """Scan bytes already in memory (a blob, or a file's contents)."""
+    if b"\0" in data[:BINARY_SNIFF]:
+        return Outcome(display, nbytes=len(data), skipped="binary")
+    if len(data) > settings.max_bytes:
+        found = textscan.scan_bytes(
+            data, display, python=_is_python(display, data[:128]), wanted=settings.options.wanted
+        )
+        return _finish(
+            Outcome(display, tuple(found), (_too_big(display, len(data), settings),), len(data)), settings
+        )
+    try:
+        findings, notices = engine.analyze(display, data, settings.options)
+    except Exception as exc:  # the analyzer must not raise; if it does, lose this input only
+        return Outcome(
+            display,
+            notices=(
+                Notice(
+                    display,
+                    f"internal error in the analyzer ({type(exc).__name__}); please report it",
+                    "error",
+                ),
+            ),
+            nbytes=len(data),
+            skipped="error",
+        )
+    # analyzer notices (a syntax error, ...) travel with the outcome; the input counts as scanned
+    return _finish(Outcome(display, findings, notices, len(data)), settings)
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    chunks = []
+    while True:
+        chunk = os.read(fd, max(size + 1, 65536))
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def scan_file(job: FileJob, settings: Settings) -> Outcome:
+    """Read and scan one file; every OS-level failure becomes a Notice."""
+    display = job.display
+    flags = (
+        os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    )
+    try:
+        fd = os.open(job.abspath, flags)
+    except FileNotFoundError:
+        return Outcome(display, notices=(Notice(display, "deleted during the scan"),), skipped="vanished")
+    except PermissionError:
+        return Outcome(
+            display, notices=(Notice(display, "unreadable: permission denied"),), skipped="unreadable"
+        )
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # replaced by a symlink since discovery
+            return Outcome(
+                display, notices=(Notice(display, "became a symlink: not followed"),), skipped="symlink"
+            )
+        return Outcome(
+            display, notices=(Notice(display, f"unreadable: {exc.strerror}"),), skipped="unreadable"
+        )
+    try:
+        before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode):
+            return Outcome(display, notices=(Notice(display, "not a regular file"),), skipped="special")
+        try:
+            if before.st_size > settings.max_bytes:
+                head = os.pread(fd, BINARY_SNIFF, 0)
+                if b"\0" in head:
+                    return Outcome(display, nbytes=before.st_size, skipped="binary")
+                found = textscan.scan_fd(
+                    fd,
+                    before.st_size,
+                    display,
+                    python=_is_python(display, head),
+                    wanted=settings.options.wanted,
+                )
+                outcome = Outcome(
+                    display, tuple(found), (_too_big(display, before.st_size, settings),), before.st_size
+                )
+            else:
+                outcome = scan_data(display, _read_all(fd, before.st_size), settings)
+        except OSError as exc:  # EIO, a file truncated under us, ...
+            return Outcome(
+                display, notices=(Notice(display, f"read failed: {exc.strerror}"),), skipped="unreadable"
+            )
+        after = os.fstat(fd)
+        if (after.st_mtime_ns, after.st_size) != (before.st_mtime_ns, before.st_size) or (
+            not outcome.skipped and outcome.nbytes != before.st_size and before.st_size <= settings.max_bytes
+        ):
+            outcome.notices = (
+                *outcome.notices,
+                Notice(display, "changed while it was being read: scan it again", "error"),
+            )
+        return _finish(outcome, settings)
+    finally:
+        os.close(fd)
+
+
+# --- blobs ----------------------------------------------------------------------------------
+
+
+class BlobReader:
+    """One long-lived `git cat-file --batch` per process."""
+
+    def __init__(self, repo: str) -> None:
+        self.repo = repo
+        self.proc = subprocess.Popen(
+            ["git", "-C", repo, "cat-file", "--batch"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            bufsize=0,
+        )
+
+    def read_many(self, shas: Sequence[str]) -> Iterator[tuple[str, bytes | None]]:
+        if self.proc.stdin is None or self.proc.stdout is None:
+            raise RuntimeError("git cat-file has no pipes")
+        # 41 bytes per id: a batch stays far below the pipe buffer, so this write cannot block
+        self.proc.stdin.write("".join(sha + "\n" for sha in shas).encode())
+        out = self.proc.stdout
+        reader = _ExactReader(out)
+        for sha in shas:
+            header = reader.readline().split()
+            if len(header) < 3 or header[1] != b"blob":
+                yield sha, None  # missing (shallow, partial clone) or not a blob
+                continue
+            size = int(header[2])
+            data = reader.read(size)
+            reader.read(1)  # the newline after the contents
+            yield sha, data
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+class _ExactReader:
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def readline(self) -> bytes:
+        line = bytearray()
+        while not line.endswith(b"\n"):
+            char = self.stream.read(1)
+            if not char:
+                break
+            line += char
+        return bytes(line)
+
+    def read(self, size: int) -> bytes:
+        parts = []
+        remaining = size
+        while remaining > 0:
+            chunk = self.stream.read(min(remaining, 1 << 20))
+            if not chunk:
+                break
+            parts.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(parts)
+
+
+_READER: BlobReader | None = None
+
+
+def _blob_reader(repo: str) -> BlobReader:
+    global _READER  # noqa: PLW0603 (one cat-file per process)
+    if _READER is None or _READER.repo != repo:
+        _READER = BlobReader(repo)
+    return _READER
+
+
+def _scan_big_blob(job: BlobJob, settings: Settings) -> Outcome:
+    """A blob over the cap goes through a temporary file, so memory stays flat."""
+    with tempfile.TemporaryFile() as tmp:
+        subprocess.run(["git", "-C", settings.repo, "cat-file", "blob", job.sha], stdout=tmp, check=False)
+        tmp.flush()
+        size = os.fstat(tmp.fileno()).st_size
+        head = os.pread(tmp.fileno(), BINARY_SNIFF, 0)
+        if b"\0" in head:
+            return Outcome(job.display, nbytes=size, skipped="binary", ref=job.sha)
+        found = textscan.scan_fd(
+            tmp.fileno(),
+            size,
+            job.display,
+            python=_is_python(job.display, head),
+            wanted=settings.options.wanted,
+        )
+        return _finish(
+            Outcome(job.display, tuple(found), (_too_big(job.display, size, settings),), size, ref=job.sha),
+            settings,
+        )
+
+
+def scan_blobs(jobs: Sequence[BlobJob], settings: Settings) -> list[Outcome]:
+    small = [job for job in jobs if job.size <= settings.max_bytes]
+    out = [_scan_big_blob(job, settings) for job in jobs if job.size > settings.max_bytes]
+    by_sha = {job.sha: job for job in small}
+    for sha, data in _blob_reader(settings.repo).read_many([job.sha for job in small]):
+        job = by_sha[sha]
+        if data is None:
+            out.append(
+                Outcome(
+                    job.display,
+                    notices=(Notice(job.display, f"blob {sha[:12]} is missing from the repository"),),
+                    skipped="missing",
+                    ref=sha,
+                )
+            )
+            continue
+        outcome = scan_data(job.display, data, settings)
+        outcome.ref = sha
+        out.append(outcome)
+    return out
+
+
+# --- batches and processes ------------------------------------------------------------------
+
+_SETTINGS: Settings | None = None
+
+
+def _init_worker(settings: Settings) -> None:
+    global _SETTINGS, _READER  # noqa: PLW0603 (per-process worker state)
+    _SETTINGS = settings
+    _READER = None  # never share the parent's cat-file pipe
+
+
+def _file_batch(batch: Sequence[FileJob]) -> list[Outcome]:
+    if _SETTINGS is None:
+        raise RuntimeError("worker used before _init_worker")
+    return [scan_file(job, _SETTINGS) for job in batch]
+
+
+def _blob_batch(batch: Sequence[BlobJob]) -> list[Outcome]:
+    if _SETTINGS is None:
+        raise RuntimeError("worker used before _init_worker")
+    return scan_blobs(batch, _SETTINGS)
+
+
+def batches(items: Iterable[T], size_of: Callable[[T], int]) -> Iterator[list[T]]:
+    """Cut a stream of inputs into batches of about BATCH_BYTES or BATCH_FILES."""
+    batch: list[T] = []
+    total = 0
+    for item in items:
+        batch.append(item)
+        total += size_of(item)
+        if total >= BATCH_BYTES or len(batch) >= BATCH_FILES:
+            yield batch
+            batch, total = [], 0
+    if batch:
+        yield batch
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _context() -> Any:
+    if sys.platform.startswith("linux"):
+        return multiprocessing.get_context("fork")  # children inherit the imported analyzer
+    return multiprocessing.get_context()
+
+
+def execute(
+    work: Iterable[list[T]],
+    worker: Callable[[list[T]], list[Outcome]],
+    settings: Settings,
+    jobs: int,
+    *,
+    in_process: bool,
+) -> Iterator[list[Outcome]]:
+    """Yield each batch's outcomes; in this process when asked, else on `jobs` processes.
+
+    At most 2 x jobs batches are in flight, so a stream of inputs (a long history) never piles
+    up in memory. A pool that breaks (a worker killed) is not fatal: what it had not finished
+    runs again here.
+    """
+    global _SETTINGS  # noqa: PLW0603 (per-process worker state)
+    if in_process or jobs <= 1:
+        _SETTINGS = settings
+        for batch in work:
+            yield worker(batch)
+        return
+    engine.preload()
+    pending: dict[concurrent.futures.Future[list[Outcome]], list[T]] = {}
+    stream = iter(work)
+    pool = concurrent.futures.ProcessPoolExecutor(
+        jobs, mp_context=_context(), initializer=_init_worker, initargs=(settings,)
+    )
+    try:
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < 2 * jobs:
+                batch_or_none: list[T] | None = next(stream, None)
+                if batch_or_none is None:
+                    exhausted = True
+                    break
+                pending[pool.submit(worker, batch_or_none)] = batch_or_none
+            if not pending:
+                break
+            done, _ = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in done:
+                batch = pending.pop(future)
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    raise
+                except Exception as exc:
+                    result = [
+                        Outcome(
+                            _display_of(item),
+                            notices=(
+                                Notice(_display_of(item), f"internal error ({type(exc).__name__})", "error"),
+                            ),
+                            skipped="error",
+                        )
+                        for item in batch
+                    ]
+                yield result
+    except BrokenProcessPool:
+        # a worker died (killed, out of memory): finish everything it had not done here
+        pool.shutdown(wait=False, cancel_futures=True)
+        _SETTINGS = settings
+        leftovers = list(pending.values())
+        pending.clear()
+        for batch in leftovers:
+            yield worker(batch)
+        for batch in stream:
+            yield worker(batch)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _display_of(item: Any) -> str:
+    return str(getattr(item, "display", "?"))
+
+
+def scan_files(files: Sequence[FileJob], settings: Settings, jobs: int) -> Iterator[list[Outcome]]:
+    """Outcomes of every file, the biggest first so the cores finish together."""
+    ordered = sorted(files, key=lambda job: -job.size)
+    total = sum(job.size for job in files)
+    small = len(files) <= SMALL_SCAN_FILES and total <= SMALL_SCAN_BYTES
+    yield from execute(batches(ordered, lambda job: job.size), _file_batch, settings, jobs, in_process=small)
+
+
+def scan_blob_jobs(
+    blobs: Iterable[BlobJob], settings: Settings, jobs: int, *, small: bool
+) -> Iterator[list[Outcome]]:
+    yield from execute(batches(blobs, lambda job: job.size), _blob_batch, settings, jobs, in_process=small)
