@@ -1,0 +1,88 @@
+"""BKM101: an http:// or ws:// Binance endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from bkm_guard.rules.base import Invalid, Rule, Valid
+
+if TYPE_CHECKING:
+    from bkm_guard.analyzer.context import Context
+    from bkm_guard.analyzer.model import Hit
+
+
+class InsecureEndpoint(Rule):
+    CODE = "BKM101"
+    NAME = "insecure-endpoint"
+    MESSAGE = "plaintext Binance endpoint `{url}`; use {secure}"
+    FIX = "safe"
+    APPLIES = "both"
+    WHAT = ("Finds `http://` and `ws://` URLs on Binance hosts (binance.com, binance.vision, "
+            "binancefuture.com, binance.us and their subdomains) in any string form: plain, f-string, "
+            "`\"http://\" + host`, `base_url=`, `stream_url=`, class constants, and other text files.")
+    WHY = ("Without TLS, anyone on the path (Wi-Fi, proxy, ISP) reads the X-MBX-APIKEY header and the "
+           "signed query and can replay or alter orders. Binance serves every endpoint over TLS.")
+    EXAMPLE = 'spot = Spot(base_url="{HTTP}://api.binance.com")'
+    INSTEAD = 'spot = Spot(base_url="https://api.binance.com")'
+    VALID = (
+        Valid('BASE = "https://api.binance.com"\nWS = "wss://stream.binance.com:9443/ws"\n'),
+        Valid('PHISHING = "{HTTP}://api.binance.com.evil.example/"\nLOCAL = "{WS}://localhost:8765"\n'),
+    )
+    INVALID = (
+        Invalid('BASE_URL = "{HTTP}://api.binance.com"\n', 1,
+                fixed='BASE_URL = "https://api.binance.com"\n'),
+        Invalid('url = "{HTTP}://" + "fapi.binance.com" + "/fapi/v1/klines"\n', 1,
+                fixed='url = "https://" + "fapi.binance.com" + "/fapi/v1/klines"\n'),
+        Invalid('def url(s: str) -> str:\n    return f"{WS}://fstream.binance.com/ws/{{s}}@markPrice"\n', 2,
+                fixed='def url(s: str) -> str:\n    return f"wss://fstream.binance.com/ws/{{s}}@markPrice"\n'),
+        Invalid("stream_url = \"{WS}://stream.binance.com:9443/ws\"\n", 1, path="settings.toml",
+                fixed="stream_url = \"wss://stream.binance.com:9443/ws\"\n"),
+    )
+
+    def check(self, ctx: Context) -> Iterable[Hit]:
+        import libcst as cst
+
+        from bkm_guard import masking
+        from bkm_guard.analyzer.model import Hit, ReplacePiece
+        from bkm_guard.analyzer.strings import Piece
+        from bkm_guard.hosts import INSECURE_URL_RE, SECURE_SCHEME, is_binance_host
+
+        for value in ctx.facts.strings:
+            joined = value.joined
+            if "://" not in joined:
+                continue
+            offsets: list[tuple[int, Piece | None]] = []
+            position = 0
+            for piece in value.pieces:
+                offsets.append((position, piece))
+                position += 1 if piece is None else len(piece.text)
+            for url in INSECURE_URL_RE.finditer(joined):
+                host = url.group("host").rstrip(".").lower()
+                if not is_binance_host(host):
+                    continue
+                scheme = url.group("scheme").lower()
+                label = f"{scheme}://{host}"
+                secure = SECURE_SCHEME[scheme]
+                piece_start, piece = next((o, p) for o, p in reversed(offsets) if o <= url.start())
+                if piece is None:
+                    continue
+                k = url.start() - piece_start
+                line, column = ctx.start(piece.node)
+                quote_offset = 0
+                if isinstance(piece.node, cst.SimpleString):
+                    quote_offset = len(piece.node.prefix) + len(piece.node.quote)
+                fix: tuple[ReplacePiece, ...] = ()
+                raw_at = k if piece.raw == piece.text else piece.raw.find(url.group("scheme") + "://")
+                if raw_at >= 0 and piece.raw[raw_at:].lower().startswith(scheme + "://"):
+                    fix = (ReplacePiece(piece.node, raw_at, raw_at + len(scheme), secure),)
+                    before = piece.raw[:raw_at]
+                    if "\n" in before:
+                        line += before.count("\n")
+                        column = raw_at - before.rfind("\n")
+                    else:
+                        column += quote_offset + raw_at
+                yield Hit(self.CODE, line, column,
+                          f"plaintext Binance endpoint `{label}`; use {secure}://",
+                          masking.fingerprint("BKM101:" + label), "", line, column + len(url.group()),
+                          "high", "safe" if fix else "no", fix, ctx.lines(value.node))
