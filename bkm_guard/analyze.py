@@ -189,8 +189,11 @@ def _python_hits(path: str, text: str, options: AnalyzeOptions, *, mentions: boo
                  notices: list[Notice], state: _State) -> list[Hit]:
     from bkm_guard.analyzer.engine import analyze_source
 
-    parse = mentions and len(text) <= MAX_PARSE_BYTES
-    if mentions and not parse:
+    # a file that never names Binance is still parsed when it holds a key-shaped value: only
+    # the syntax tree knows whether it goes to a key or a secret (hmac.new, api_secret=)
+    wanted = mentions or bool(recognizer.find_credentials(text))
+    parse = wanted and len(text) <= MAX_PARSE_BYTES
+    if wanted and not parse:
         reason = f"too large for the Python rules ({len(text)} characters); scanned as text"
         notices.append(Notice(path, reason, "truncated"))
     result = analyze_source(text, parse=parse, select=options.select, ignore=options.ignore,

@@ -38,7 +38,7 @@ class CredentialLogged(Rule):
                 'log.debug("starting with api_key=%s", api_key)\n', 5),
         Invalid('import os\nfrom binance.client import Client\nprint(os.environ["BINANCE_API_SECRET"])\n', 3),
         Invalid('from binance.spot import Spot\nclass Bot:\n    def check(self) -> None:\n'
-                '        raise ValueError(f"bad secret {{self.api_secret!r}}")\n', 4),
+                '        raise ValueError(f"bad secret {self.api_secret!r}")\n', 4),
     )
 
     def check(self, ctx: Context) -> Iterable[Hit]:

@@ -34,8 +34,8 @@ class InsecureEndpoint(Rule):
                 fixed='BASE_URL = "https://api.binance.com"\n'),
         Invalid('url = "{HTTP}://" + "fapi.binance.com" + "/fapi/v1/klines"\n', 1,
                 fixed='url = "https://" + "fapi.binance.com" + "/fapi/v1/klines"\n'),
-        Invalid('def url(s: str) -> str:\n    return f"{WS}://fstream.binance.com/ws/{{s}}@markPrice"\n', 2,
-                fixed='def url(s: str) -> str:\n    return f"wss://fstream.binance.com/ws/{{s}}@markPrice"\n'),
+        Invalid('def url(s: str) -> str:\n    return f"{WS}://fstream.binance.com/ws/{s}@markPrice"\n', 2,
+                fixed='def url(s: str) -> str:\n    return f"wss://fstream.binance.com/ws/{s}@markPrice"\n'),
         Invalid("stream_url = \"{WS}://stream.binance.com:9443/ws\"\n", 1, path="settings.toml",
                 fixed="stream_url = \"wss://stream.binance.com:9443/ws\"\n"),
     )
