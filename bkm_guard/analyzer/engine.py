@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import io
 import tokenize
@@ -36,6 +37,19 @@ def analyze_source(source: str, *, parse: bool, select: frozenset[str] | None = 
     from bkm_guard.rules import ALL_RULES
 
     if parse:
+        # CPython's own parser first: it refuses what Python refuses (Python 2, nesting past its
+        # limits) with a clean error, where libcst's native parser can crash the process on
+        # thousands of nested brackets or chained operators.
+        try:
+            ast.parse(source)
+        except SyntaxError as error:
+            result = _text_only(source)
+            result.problem = f"not valid Python 3 (syntax error at line {error.lineno}); scanned as text"
+            return _filter(result, select, ignore)
+        except (RecursionError, MemoryError, ValueError, OverflowError):
+            result = _text_only(source)
+            result.problem = "too deeply nested for the Python rules; scanned as text"
+            return _filter(result, select, ignore)
         try:
             module = cst.parse_module(source)
         except cst.ParserSyntaxError as error:
