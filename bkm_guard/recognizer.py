@@ -181,7 +181,8 @@ _NOT_CREDENTIAL_PARTS: Final = frozenset({
     "file", "filename", "dir", "env", "var", "name", "names", "type", "len", "length", "size",
     "format", "pattern", "regex", "prefix", "fingerprint", "masked", "hint", "header", "param",
     "field", "expected", "example", "sample", "placeholder", "public", "pub", "cert", "nonce",
-    "salt", "iv", "salted", "integrity", "lock", "listen",
+    "salt", "iv", "salted", "integrity", "lock", "listen", "types", "kind", "kinds", "count",
+    "store", "label", "role", "roles", "slot", "index", "mode", "policy",
 })
 _SECRET_PARTS: Final = frozenset({"secret", "secretkey", "apisecret", "sec", "seckey", "private",
                                   "privatekey", "skey", "hmac"})
