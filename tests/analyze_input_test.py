@@ -89,7 +89,8 @@ def test_text_file_suppression(api_key: str) -> None:
 
 
 def test_select_and_ignore(api_key: str) -> None:
-    source = f"import requests\nAPI_KEY = '{api_key}'\nBASE = 'http://api.binance.com'\n".encode()
+    source = (f"import requests\nAPI_KEY = '{api_key}'\n"
+              "BASE = 'http://api.binance.com'\n").encode()  # bkm: ignore[BKM101]
     assert _codes(analyze("x.py", source)) == {(2, "BKM001"), (3, "BKM101")}
     assert _codes(analyze("x.py", source, AnalyzeOptions(select=frozenset({"BKM1"})))) == {(3, "BKM101")}
     assert _codes(analyze("x.py", source, AnalyzeOptions(ignore=frozenset({"BKM101"})))) == {(2, "BKM001")}
@@ -150,7 +151,8 @@ def test_planted_secrets_never_appear_in_any_field() -> None:
 _PY_FRAGMENTS = st.sampled_from([
     "import binance\n", "from binance.client import Client as C\n", "C(", ")", "'", '"', '"""', "f'{",
     "}'", "api_key = ", "verify=False", "print(api_key)\n", "# bkm: ignore\n", "\\", "\n", "    ",
-    "lambda x: x", "'http://api.binance.com'", "b'", "(", "[", "{", "raise ValueError(api_secret)\n",
+    "lambda x: x", "'http://api.binance.com'",  # bkm: ignore[BKM101]
+    "b'", "(", "[", "{", "raise ValueError(api_secret)\n",
     "hmac.new(", "os.getenv('BINANCE_API_KEY', ", ":=", "async def f():\n", "\t", "\x0c", "\r\n",
 ])
 
