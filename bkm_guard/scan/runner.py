@@ -133,14 +133,18 @@ def scan_data(display: str, data: bytes, settings: Settings) -> Outcome:
     return _finish(Outcome(display, findings, notices, len(data)), settings)
 
 
-def _read_all(fd: int, size: int) -> bytes:
+def _read_all(fd: int, size: int) -> tuple[bytes, bool]:
+    """The first `size` bytes, and whether the file had more (it grew since fstat)."""
     chunks = []
-    while True:
-        chunk = os.read(fd, max(size + 1, 65536))
+    remaining = size
+    while remaining > 0:
+        chunk = os.read(fd, remaining)
         if not chunk:
             break
         chunks.append(chunk)
-    return b"".join(chunks)
+        remaining -= len(chunk)
+    grew = bool(os.read(fd, 1))
+    return b"".join(chunks), grew
 
 
 def scan_file(job: FileJob, settings: Settings) -> Outcome:
@@ -169,6 +173,7 @@ def scan_file(job: FileJob, settings: Settings) -> Outcome:
         before = os.fstat(fd)
         if not stat.S_ISREG(before.st_mode):
             return Outcome(display, notices=(Notice(display, "not a regular file"),), skipped="special")
+        changed = False
         try:
             if before.st_size > settings.max_bytes:
                 head = os.pread(fd, BINARY_SNIFF, 0)
@@ -185,15 +190,15 @@ def scan_file(job: FileJob, settings: Settings) -> Outcome:
                     display, tuple(found), (_too_big(display, before.st_size, settings),), before.st_size
                 )
             else:
-                outcome = scan_data(display, _read_all(fd, before.st_size), settings)
+                data, grew = _read_all(fd, before.st_size)
+                outcome = scan_data(display, data, settings)
+                changed = grew or len(data) != before.st_size
         except OSError as exc:  # EIO, a file truncated under us, ...
             return Outcome(
                 display, notices=(Notice(display, f"read failed: {exc.strerror}"),), skipped="unreadable"
             )
         after = os.fstat(fd)
-        if (after.st_mtime_ns, after.st_size) != (before.st_mtime_ns, before.st_size) or (
-            not outcome.skipped and outcome.nbytes != before.st_size and before.st_size <= settings.max_bytes
-        ):
+        if changed or (after.st_mtime_ns, after.st_size) != (before.st_mtime_ns, before.st_size):
             outcome.notices = (
                 *outcome.notices,
                 Notice(display, "changed while it was being read: scan it again", "error"),

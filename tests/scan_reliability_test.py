@@ -1,0 +1,154 @@
+"""No crash and no silent loss: vanishing, changing, unreadable, binary, oddly named and huge inputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import string
+from pathlib import Path
+
+import pytest
+from conftest import make_key
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bkm_guard.scan import runner, textscan
+from bkm_guard.scan.cli import main
+from bkm_guard.scan.discovery import FileJob, discover
+from bkm_guard.scan.engine import EngineOptions
+
+SETTINGS = runner.Settings(EngineOptions())
+
+
+def scan_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, object], str]:
+    code = main([*argv, "--format", "json"])
+    out, err = capsys.readouterr()
+    return code, json.loads(out), err
+
+
+def test_file_deleted_after_discovery(tmp_path: Path) -> None:
+    for i in range(5):
+        (tmp_path / f"f{i}.env").write_text(f"API_KEY={make_key()}\n")
+    found = discover([str(tmp_path)], root=str(tmp_path))
+    os.unlink(tmp_path / "f2.env")
+    outcomes = [o for batch in runner.scan_files(found.files, SETTINGS, 1) for o in batch]
+    gone = [o for o in outcomes if o.display == "f2.env"]
+    assert gone[0].skipped == "vanished" and "deleted during the scan" in gone[0].notices[0].reason
+    assert sum(len(o.findings) for o in outcomes) == 4
+
+
+def test_file_changed_while_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "grow.env"
+    path.write_text(f"API_KEY={make_key()}\n")
+    real_read = os.read
+
+    def read_and_append(fd: int, n: int) -> bytes:
+        data = real_read(fd, n)
+        if data:
+            with open(path, "a") as handle:  # another process writes while we read
+                handle.write("MORE=1\n")
+        return data
+
+    monkeypatch.setattr(runner.os, "read", read_and_append)
+    outcome = runner.scan_file(FileJob(str(path), "grow.env", path.stat().st_size), SETTINGS)
+    assert any("changed while it was being read" in n.reason for n in outcome.notices)
+    assert len(outcome.findings) == 1  # what was read is still reported
+
+
+def test_unreadable_file(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                         monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "ok.env").write_text(f"API_KEY={make_key()}\n")
+    locked = tmp_path / "locked.env"
+    locked.write_text(f"API_KEY={make_key()}\n")
+    if os.geteuid() == 0:  # root reads anything: make the kernel's answer the one a user would get
+        real_open = os.open
+
+        def deny(path: str, flags: int, *args: int) -> int:
+            if str(path).endswith("locked.env"):
+                raise PermissionError(13, "Permission denied", path)
+            return real_open(path, flags, *args)
+
+        monkeypatch.setattr(runner.os, "open", deny)
+    else:
+        locked.chmod(0)
+    code, doc, err = scan_json(capsys, str(tmp_path), "-j", "1")
+    assert code == 1
+    assert [f["path"] for f in doc["findings"]] == ["ok.env"]
+    assert doc["summary"]["skipped"] == {"unreadable": 1}
+    assert "locked.env: skipped: unreadable: permission denied" in err
+
+
+def test_nul_bytes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0" + make_key().encode())
+    (tmp_path / "late-nul.env").write_bytes(f"API_KEY={make_key()}\n".encode() + b"x" * 9000 + b"\0tail\n")
+    code, doc, _ = scan_json(capsys, str(tmp_path))
+    assert doc["summary"]["skipped"] == {"binary": 1}
+    assert doc["summary"]["scanned"] == 1
+    assert code in (0, 1)  # the analyzer decides about a NUL late in a text file; no crash either way
+
+
+def test_non_utf8_file_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    name = os.fsencode(str(tmp_path)) + b"/caf\xe9-\xff.env"
+    with open(name, "wb") as handle:
+        handle.write(f"API_KEY={make_key()}\n".encode())
+    code, doc, _ = scan_json(capsys, str(tmp_path))
+    assert code == 1
+    assert doc["findings"][0]["path"] == "caf\\xe9-\\xff.env"
+    assert main([str(tmp_path), "--format", "sarif"]) == 1
+    sarif = json.loads(capsys.readouterr().out)
+    assert sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (
+        "caf%E9-%FF.env")
+    assert main([str(tmp_path)]) == 1
+    assert "caf\\xe9" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_50_mb_single_line_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rng = random.Random(7)
+    filler = "".join(rng.choice(string.ascii_lowercase + " ,:") for _ in range(1 << 16))
+    keys = [make_key(), make_key()]
+    parts = []
+    for _ in range(25 << 4):  # 25 MB
+        parts.append(filler)
+    head = "".join(parts)
+    line = head + f' "apiKey": "{keys[0]}", ' + head + f' "secret": "{keys[1]}"'
+    (tmp_path / "bundle.min.js").write_text(line)
+    assert len(line) > 50_000_000
+    code, doc, err = scan_json(capsys, str(tmp_path))
+    assert code == 1
+    found = sorted((f["line"], f["column"]) for f in doc["findings"])
+    assert found == [(1, len(head) + 13), (1, 2 * len(head) + 92)]
+    assert any(n["kind"] == "truncated" and "analysis cap" in n["reason"] for n in doc["notices"])
+    assert keys[0] not in json.dumps(doc) + err
+
+
+@pytest.mark.slow
+def test_100000_tiny_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "many"
+    for d in range(100):
+        sub = root / f"d{d:03}"
+        sub.mkdir(parents=True)
+        for f in range(1000):
+            (sub / f"f{f:04}.txt").write_text("x = 1\n")
+    (root / "d042" / "f0042.txt").write_text(f"API_SECRET={make_key()}\n")
+    code, doc, _ = scan_json(capsys, str(root))
+    assert code == 1
+    assert doc["summary"]["scanned"] == 100_000
+    assert [f["path"] for f in doc["findings"]] == ["d042/f0042.txt"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=4096), st.sampled_from(["a.py", "b.env", "c.json", "d", "e.ipynb"]))
+def test_arbitrary_bytes_never_crash(data: bytes, name: str) -> None:
+    outcome = runner.scan_data(name, data, SETTINGS)
+    assert outcome.skipped in ("", "binary")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(min_value=0, max_value=3 * textscan.CORE), st.integers(min_value=0, max_value=2))
+def test_windowed_scan_finds_keys_across_window_edges(offset: int, lines_before: int) -> None:
+    key = make_key()
+    text = "\n" * lines_before + "a" * offset + f" {key} " + "b" * 1000
+    found = textscan.scan_bytes(text.encode(), "x.txt", python=False, wanted=lambda _: True)
+    assert [(f.line, f.column) for f in found] == [(lines_before + 1, offset + 2)]
