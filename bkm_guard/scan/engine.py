@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from typing import Any
 
@@ -49,13 +48,7 @@ def analyzer_options(options: EngineOptions) -> Any:
 
 
 def analyze(path: str, data: bytes, options: EngineOptions) -> tuple[tuple[Finding, ...], tuple[Notice, ...]]:
-    try:
-        module = _module()
-    except ImportError:  # TEMPORARY until bkm_guard.analyze lands: the recognizer alone
-        from bkm_guard.scan import textscan
-
-        return tuple(textscan.scan_bytes(data, path, python=path.endswith(".py"), wanted=options.wanted)), ()
-    report = module.analyze(path, data, analyzer_options(options))
+    report = _module().analyze(path, data, analyzer_options(options))
     return tuple(report.findings), tuple(report.notices)
 
 
@@ -65,5 +58,4 @@ def fix(path: str, data: bytes, *, unsafe: bool, options: EngineOptions) -> Any:
 
 def preload() -> None:
     """Import the analyzer before worker processes fork, so each does not import it again."""
-    with contextlib.suppress(ImportError):
-        _module()
+    _module()
