@@ -188,7 +188,7 @@ def test_show_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
 
 def test_walk_finds_dotfiles_and_skips_default_excludes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     key = make_key()
-    for rel in ["deploy/id_key", ".env", "node_modules/pkg/x.env", ".venv/lib/a.env", "build/out.env",
+    for rel in ["deploy/id_key", ".env", "node_modules/pkg/x.env", ".venv/pyvenv.cfg", ".venv/lib/a.env", "build/out.env", "venv/__init__.env",
                 "__pycache__/m.env", "myenv/pyvenv.cfg"]:
         path = tmp_path / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -196,7 +196,7 @@ def test_walk_finds_dotfiles_and_skips_default_excludes(tmp_path: Path, capsys: 
     (tmp_path / "myenv" / "lib.env").write_text(f"API_KEY={key}\n")
     code, out, _ = run(capsys, str(tmp_path), "--format", "json")
     paths = {f["path"] for f in json.loads(out)["findings"]}
-    assert paths == {"deploy/id_key", ".env"}
+    assert paths == {"deploy/id_key", ".env", "venv/__init__.env"}  # a venv is known by pyvenv.cfg
     assert code == 1
 
 

@@ -26,9 +26,6 @@ DEFAULT_EXCLUDED_DIRS = frozenset(
         ".svn",
         ".bzr",
         "_darcs",
-        ".venv",
-        "venv",
-        ".env.d",
         "__pypackages__",
         "site-packages",
         "node_modules",
@@ -171,6 +168,12 @@ class _Collector:
         self.files.setdefault(display, FileJob(abspath, display, st.st_size))
 
 
+def _is_env(path: str) -> bool:
+    """A virtual environment (venv, virtualenv, uv, poetry) or a conda environment, under any name.
+    Recognized by its marker file, not its name: the stdlib's own `venv` package is source code."""
+    return os.path.exists(os.path.join(path, "pyvenv.cfg")) or os.path.isdir(os.path.join(path, "conda-meta"))
+
+
 def _walk(directory: str, collector: _Collector) -> None:
     stack = [directory]
     while stack:
@@ -189,13 +192,17 @@ def _walk(directory: str, collector: _Collector) -> None:
             except OSError:
                 is_dir = False
             if is_dir:
-                if entry.name in DEFAULT_EXCLUDED_DIRS or entry.name.endswith(".egg-info"):
+                if (
+                    entry.name in DEFAULT_EXCLUDED_DIRS
+                    or entry.name.endswith(".egg-info")
+                    or _is_env(entry.path)
+                ):
+                    collector.skip("default-excluded directories")
                     continue
-                if os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
-                    continue  # a virtual environment under any name
                 if collector.exclude and matches_any(
                     display_path(entry.path, collector.root), collector.exclude
                 ):
+                    collector.skip("excluded directories")
                     continue
                 stack.append(entry.path)
             else:

@@ -64,7 +64,8 @@ class ScanResult:
         parts = [f"scanned {self.scanned:,} {unit} ({self.scanned_bytes / 1e6:.1f} MB)"]
         if self.skipped:
             reasons = ", ".join(f"{reason} {count:,}" for reason, count in sorted(self.skipped.items()))
-            parts.append(f"skipped {sum(self.skipped.values()):,} ({reasons})")
+            files = sum(n for reason, n in self.skipped.items() if not reason.endswith("directories"))
+            parts.append(f"skipped {files:,} ({reasons})")
         codes = self.per_code()
         if codes:
             parts.append(
