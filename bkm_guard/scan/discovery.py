@@ -17,6 +17,9 @@ from collections.abc import Iterable, Iterator
 
 from bkm_guard.findings import Notice
 from bkm_guard.scan.globs import matches_any
+from bkm_guard.scan.jobs import FileJob
+
+__all__ = ["Discovery", "FileJob", "discover"]
 
 # directory names never worth walking outside git (in git, .gitignore decides)
 DEFAULT_EXCLUDED_DIRS = frozenset(
@@ -51,15 +54,6 @@ DEFAULT_EXCLUDED_DIRS = frozenset(
         ".nuxt",
     }
 )
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class FileJob:
-    """One file to scan: where to read it and how to name it in reports."""
-
-    abspath: str
-    display: str
-    size: int
 
 
 @dataclasses.dataclass

@@ -10,7 +10,6 @@ one `git ls-tree` pass tells whether the blob is still in HEAD.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import subprocess
 from collections.abc import Iterable, Iterator, Sequence
@@ -18,7 +17,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from bkm_guard.errors import GuardError
 from bkm_guard.findings import Notice
 from bkm_guard.scan.globs import matches_any
-from bkm_guard.scan.runner import BlobJob
+from bkm_guard.scan.jobs import GIT_LOW_MEMORY, BlobJob
+from bkm_guard.scan.result import Provenance
 
 _GIT_TIMEOUT = 300
 _MODES_SKIPPED = {"160000", "120000"}  # submodules, symlinks
@@ -28,20 +28,13 @@ class GitSourceError(GuardError):
     """git cannot give what the scan asks for (not a repository, an unknown revision)."""
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Provenance:
-    """Where a blob with a finding came from. Never holds the author's name or e-mail."""
-
-    commit: str
-    author_date: str
-    path: str
-    in_head: bool
-
-
 def _git(repo: str, *args: str, check: bool = True) -> bytes:
     try:
         proc = subprocess.run(
-            ["git", "-C", repo, *args], capture_output=True, timeout=_GIT_TIMEOUT, check=False
+            ["git", *GIT_LOW_MEMORY, "-C", repo, *args],
+            capture_output=True,
+            timeout=_GIT_TIMEOUT,
+            check=False,
         )
     except FileNotFoundError:
         raise GitSourceError("git is not installed or not on PATH") from None
@@ -95,7 +88,7 @@ def _sizes(repo: str, shas: Iterable[str]) -> dict[str, int]:
     if not shas:
         return {}
     proc = subprocess.run(
-        ["git", "-C", repo, "cat-file", "--batch-check=%(objectname) %(objectsize)"],
+        ["git", *GIT_LOW_MEMORY, "-C", repo, "cat-file", "--batch-check=%(objectname) %(objectsize)"],
         input="".join(s + "\n" for s in shas).encode(),
         capture_output=True,
         timeout=_GIT_TIMEOUT,
@@ -150,10 +143,19 @@ def history_blobs(repo: str, revs: Sequence[str], exclude: tuple[str, ...] = ())
     if not has_commits(repo):
         return
     rev_list = subprocess.Popen(
-        ["git", "-C", repo, "rev-list", "--objects", *revs], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        ["git", *GIT_LOW_MEMORY, "-C", repo, "rev-list", "--objects", *revs],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
     check = subprocess.Popen(
-        ["git", "-C", repo, "cat-file", "--batch-check=%(objecttype) %(objectname) %(objectsize) %(rest)"],
+        [
+            "git",
+            *GIT_LOW_MEMORY,
+            "-C",
+            repo,
+            "cat-file",
+            "--batch-check=%(objecttype) %(objectname) %(objectsize) %(rest)",
+        ],
         stdin=rev_list.stdout,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -188,6 +190,7 @@ def provenance(repo: str, shas: set[str], revs: Sequence[str]) -> dict[str, Prov
     proc = subprocess.Popen(
         [
             "git",
+            *GIT_LOW_MEMORY,
             "-C",
             repo,
             "log",

@@ -6,9 +6,18 @@ import dataclasses
 from collections import Counter
 
 from bkm_guard.findings import Finding, Notice
-from bkm_guard.scan.gitsource import Provenance
 
 CREDENTIAL_CODES = frozenset({"BKM001", "BKM002", "BKM003", "BKM004"})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where a blob with a finding came from. Never holds the author's name or e-mail."""
+
+    commit: str
+    author_date: str
+    path: str
+    in_head: bool
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -10,23 +10,22 @@ gives a Notice and a skip reason; an analyzer crash on one input gives an error 
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import errno
-import multiprocessing
 import os
 import stat
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import concurrent.futures
 
 from bkm_guard.findings import Finding, Notice
-from bkm_guard.scan import engine, textscan
-from bkm_guard.scan.discovery import FileJob
+from bkm_guard.scan import engine
 from bkm_guard.scan.engine import EngineOptions
+from bkm_guard.scan.jobs import GIT_LOW_MEMORY, BlobJob, FileJob
 
 MAX_ANALYZE_BYTES = 4 << 20  # bigger inputs get the recognizer only, in windows
 BINARY_SNIFF = 8192
@@ -36,15 +35,6 @@ SMALL_SCAN_FILES = 48
 SMALL_SCAN_BYTES = 2 << 20
 
 T = TypeVar("T")
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class BlobJob:
-    """One git blob to scan: its id, the path it is reported under, and its size."""
-
-    sha: str
-    display: str
-    size: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,6 +98,8 @@ def scan_data(display: str, data: bytes, settings: Settings) -> Outcome:
     if b"\0" in data[:BINARY_SNIFF]:
         return Outcome(display, nbytes=len(data), skipped="binary")
     if len(data) > settings.max_bytes:
+        from bkm_guard.scan import textscan
+
         found = textscan.scan_bytes(
             data, display, python=_is_python(display, data[:128]), wanted=settings.options.wanted
         )
@@ -133,8 +125,8 @@ def scan_data(display: str, data: bytes, settings: Settings) -> Outcome:
     return _finish(Outcome(display, findings, notices, len(data)), settings)
 
 
-def _read_all(fd: int, size: int) -> tuple[bytes, bool]:
-    """The first `size` bytes, and whether the file had more (it grew since fstat)."""
+def _read_exact(fd: int, size: int) -> bytes:
+    """Up to `size` bytes (fewer only at end of file)."""
     chunks = []
     remaining = size
     while remaining > 0:
@@ -143,8 +135,7 @@ def _read_all(fd: int, size: int) -> tuple[bytes, bool]:
             break
         chunks.append(chunk)
         remaining -= len(chunk)
-    grew = bool(os.read(fd, 1))
-    return b"".join(chunks), grew
+    return b"".join(chunks)
 
 
 def scan_file(job: FileJob, settings: Settings) -> Outcome:
@@ -179,6 +170,8 @@ def scan_file(job: FileJob, settings: Settings) -> Outcome:
                 head = os.pread(fd, BINARY_SNIFF, 0)
                 if b"\0" in head:
                     return Outcome(display, nbytes=before.st_size, skipped="binary")
+                from bkm_guard.scan import textscan
+
                 found = textscan.scan_fd(
                     fd,
                     before.st_size,
@@ -190,9 +183,14 @@ def scan_file(job: FileJob, settings: Settings) -> Outcome:
                     display, tuple(found), (_too_big(display, before.st_size, settings),), before.st_size
                 )
             else:
-                data, grew = _read_all(fd, before.st_size)
+                # the head first: a binary file is never read to its end
+                data = _read_exact(fd, min(BINARY_SNIFF, before.st_size))
+                if b"\0" not in data:
+                    data += _read_exact(fd, before.st_size - len(data))
+                    changed = len(data) != before.st_size or bool(os.read(fd, 1))
                 outcome = scan_data(display, data, settings)
-                changed = grew or len(data) != before.st_size
+                if outcome.skipped == "binary":
+                    outcome.nbytes = before.st_size
         except OSError as exc:  # EIO, a file truncated under us, ...
             return Outcome(
                 display, notices=(Notice(display, f"read failed: {exc.strerror}"),), skipped="unreadable"
@@ -217,7 +215,7 @@ class BlobReader:
     def __init__(self, repo: str) -> None:
         self.repo = repo
         self.proc = subprocess.Popen(
-            ["git", "-C", repo, "cat-file", "--batch"],
+            ["git", *GIT_LOW_MEMORY, "-C", repo, "cat-file", "--batch"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             bufsize=0,
@@ -283,8 +281,16 @@ def _blob_reader(repo: str) -> BlobReader:
 
 def _scan_big_blob(job: BlobJob, settings: Settings) -> Outcome:
     """A blob over the cap goes through a temporary file, so memory stays flat."""
+    import tempfile
+
+    from bkm_guard.scan import textscan
+
     with tempfile.TemporaryFile() as tmp:
-        subprocess.run(["git", "-C", settings.repo, "cat-file", "blob", job.sha], stdout=tmp, check=False)
+        subprocess.run(
+            ["git", *GIT_LOW_MEMORY, "-C", settings.repo, "cat-file", "blob", job.sha],
+            stdout=tmp,
+            check=False,
+        )
         tmp.flush()
         size = os.fstat(tmp.fileno()).st_size
         head = os.pread(tmp.fileno(), BINARY_SNIFF, 0)
@@ -370,6 +376,8 @@ def default_jobs() -> int:
 
 
 def _context() -> Any:
+    import multiprocessing
+
     if sys.platform.startswith("linux"):
         return multiprocessing.get_context("fork")  # children inherit the imported analyzer
     return multiprocessing.get_context()
@@ -395,6 +403,9 @@ def execute(
         for batch in work:
             yield worker(batch)
         return
+    import concurrent.futures
+    from concurrent.futures.process import BrokenProcessPool
+
     engine.preload()
     pending: dict[concurrent.futures.Future[list[Outcome]], list[T]] = {}
     stream = iter(work)
