@@ -29,10 +29,12 @@ def test_baseline_round_trip_and_line_moves(tmp_path: Path, capsys: pytest.Captu
     keys = project(tmp_path)
     baseline = tmp_path / ".bkm-baseline.json"
     code, _, err = scan(capsys, str(tmp_path), "--baseline", str(baseline), "--update-baseline")
-    assert code == 0 and "wrote 2 findings" in err
+    assert code == 0
+    assert "wrote 2 findings" in err
     text = baseline.read_text()
     for key in keys:
-        assert key not in text and key[4:16] not in text
+        assert key not in text
+        assert key[4:16] not in text
     entries = json.loads(text)["findings"]
     assert {(e["code"], e["path"]) for e in entries} == {("BKM004", "deploy/prod.env")}
     assert all(e["fingerprint"].startswith("bkm:") and "…" in e["masked"] for e in entries)
@@ -50,11 +52,13 @@ def test_baseline_round_trip_and_line_moves(tmp_path: Path, capsys: pytest.Captu
     env.write_text(env.read_text() + f"BACKUP_API_KEY={new_key}\n")
     code, out, _ = scan(capsys, str(tmp_path), "--baseline", str(baseline))
     assert code == 1
-    assert out.count("BKM004") == 1 and out.startswith("deploy/prod.env:5:")
+    assert out.count("BKM004") == 1
+    assert out.startswith("deploy/prod.env:5:")
 
 
-def test_baseline_from_another_directory_and_machine(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_baseline_from_another_directory_and_machine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = tmp_path / "alice" / "bot"
     project(first)
     monkeypatch.chdir(first)
@@ -83,7 +87,8 @@ def test_a_duplicate_of_an_accepted_key_is_new(tmp_path: Path, capsys: pytest.Ca
     env = tmp_path / "deploy" / "prod.env"
     env.write_text(env.read_text() + f"COPY_API_KEY={keys[0]}\n")
     code, out, _ = scan(capsys, str(tmp_path), "--baseline", str(baseline))
-    assert code == 1 and out.count("BKM004") == 1
+    assert code == 1
+    assert out.count("BKM004") == 1
 
 
 @pytest.mark.parametrize(
@@ -95,21 +100,25 @@ def test_a_duplicate_of_an_accepted_key_is_new(tmp_path: Path, capsys: pytest.Ca
         ('{"format": "bkm-guard-baseline", "version": 1, "findings": [{"code": 1}]}', "entry 0"),
     ],
 )
-def test_broken_baseline_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str,
-                                          message: str) -> None:
+def test_broken_baseline_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
+) -> None:
     project(tmp_path)
     baseline = tmp_path / "b.json"
     baseline.write_text(content)
     code, _, err = scan(capsys, str(tmp_path), "--baseline", str(baseline))
     assert code == 2
-    assert message in err and "b.json" in err
+    assert message in err
+    assert "b.json" in err
     # regenerating it works
     assert scan(capsys, str(tmp_path), "--baseline", str(baseline), "--update-baseline")[0] == 0
 
 
-def test_missing_baseline_reports_everything_with_a_warning(tmp_path: Path,
-                                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_baseline_reports_everything_with_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     project(tmp_path)
     code, out, err = scan(capsys, str(tmp_path), "--baseline", str(tmp_path / "none.json"))
-    assert code == 1 and out.count("BKM004") == 2
+    assert code == 1
+    assert out.count("BKM004") == 2
     assert "does not exist yet" in err

@@ -32,7 +32,9 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_text_format_lines_exit_code_and_no_secret(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_text_format_lines_exit_code_and_no_secret(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     secrets = plant(tmp_path)
     code, out, err = run(capsys, str(tmp_path), "--jobs", "1")
     assert code == 1
@@ -40,7 +42,8 @@ def test_text_format_lines_exit_code_and_no_secret(tmp_path: Path, capsys: pytes
     assert any(line.startswith("config/.env:2:17: BKM004 ") for line in lines), out
     assert any(line.startswith("config/.env:3:20: BKM004 ") for line in lines), out
     assert any(line.startswith("settings.yaml:2:9: BKM101 ") for line in lines), out
-    assert "scanned 3 files" in err and "BKM004 2" in err
+    assert "scanned 3 files" in err
+    assert "BKM004 2" in err
     for secret in secrets:
         assert secret not in out + err
         assert secret[:12] not in out + err
@@ -48,11 +51,14 @@ def test_text_format_lines_exit_code_and_no_secret(tmp_path: Path, capsys: pytes
 
 @pytest.mark.parametrize("fmt", ["text", "json", "sarif"])
 @pytest.mark.parametrize("jobs", ["1", "2"])
-def test_no_format_ever_holds_a_planted_secret(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                               fmt: str, jobs: str) -> None:
+def test_no_format_ever_holds_a_planted_secret(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str, jobs: str
+) -> None:
     secrets = plant(tmp_path / "src")
     out_file = tmp_path / f"report.{fmt}"
-    code, out, err = run(capsys, str(tmp_path / "src"), "--format", fmt, "--output", str(out_file), "-j", jobs)
+    code, out, err = run(
+        capsys, str(tmp_path / "src"), "--format", fmt, "--output", str(out_file), "-j", jobs
+    )
     assert code == 1
     report = out_file.read_text()
     assert report.strip()
@@ -68,8 +74,14 @@ def test_json_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert code == 1
     doc = json.loads(out)
     rows = {(f["path"], f["line"], f["code"]) for f in doc["findings"]}
-    assert {("config/.env", 2, "BKM004"), ("config/.env", 3, "BKM004"), ("settings.yaml", 2, "BKM101")} <= rows
-    assert all(f["fingerprint"].startswith("bkm:") and f["masked"] for f in doc["findings"] if f["code"] == "BKM004")
+    assert {
+        ("config/.env", 2, "BKM004"),
+        ("config/.env", 3, "BKM004"),
+        ("settings.yaml", 2, "BKM101"),
+    } <= rows
+    assert all(
+        f["fingerprint"].startswith("bkm:") and f["masked"] for f in doc["findings"] if f["code"] == "BKM004"
+    )
     assert doc["summary"]["scanned"] == 3
 
 
@@ -78,27 +90,33 @@ def test_sarif_is_what_github_code_scanning_reads(tmp_path: Path, capsys: pytest
     code, out, _ = run(capsys, str(tmp_path), "--format", "sarif")
     assert code == 1
     sarif = json.loads(out)
-    assert sarif["version"] == "2.1.0" and "sarif-2.1.0" in sarif["$schema"]
+    assert sarif["version"] == "2.1.0"
+    assert "sarif-2.1.0" in sarif["$schema"]
     assert len(sarif["runs"]) == 1
     run_ = sarif["runs"][0]
     rules = run_["tool"]["driver"]["rules"]
     ids = [rule["id"] for rule in rules]
     assert {"BKM001", "BKM002", "BKM003", "BKM004", "BKM101", "BKM102", "BKM201"} <= set(ids)
     for rule in rules:
-        assert rule["help"]["text"] and rule["shortDescription"]["text"]
+        assert rule["help"]["text"]
+        assert rule["shortDescription"]["text"]
     assert run_["results"]
     for result in run_["results"]:
         assert ids[result["ruleIndex"]] == result["ruleId"]
         location = result["locations"][0]["physicalLocation"]
         uri = location["artifactLocation"]["uri"]
-        assert not uri.startswith(("/", "file:")) and ".." not in uri
-        assert location["region"]["startLine"] >= 1 and location["region"]["startColumn"] >= 1
+        assert not uri.startswith(("/", "file:"))
+        assert ".." not in uri
+        assert location["region"]["startLine"] >= 1
+        assert location["region"]["startColumn"] >= 1
         assert result["partialFingerprints"]["bkmFingerprint/v1"].startswith("bkm:")
         assert result["message"]["text"]
     assert run_["invocations"][0]["executionSuccessful"] is True
 
 
-def test_clean_tree_exits_zero_and_exit_zero_overrides(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_clean_tree_exits_zero_and_exit_zero_overrides(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "a.py").write_text("print('hello')\n")
     assert run(capsys, str(tmp_path))[0] == 0
     plant(tmp_path)
@@ -116,8 +134,9 @@ def test_clean_tree_exits_zero_and_exit_zero_overrides(tmp_path: Path, capsys: p
         (["--ignore", "BKM004", "--ignore", "BKM101"], set()),
     ],
 )
-def test_select_and_ignore(tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str],
-                           expected_codes: set[str]) -> None:
+def test_select_and_ignore(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], expected_codes: set[str]
+) -> None:
     plant(tmp_path)
     code, out, _ = run(capsys, str(tmp_path), "--format", "json", *argv)
     codes = {f["code"] for f in json.loads(out)["findings"]}
@@ -127,8 +146,14 @@ def test_select_and_ignore(tmp_path: Path, capsys: pytest.CaptureFixture[str], a
 
 @pytest.mark.parametrize(
     "argv",
-    [["--select", "BKM999"], ["--ignore", "E501"], ["--jobs", "0"], ["--since", "HEAD"], ["--format", "xml"],
-     ["--update-baseline"]],
+    [
+        ["--select", "BKM999"],
+        ["--ignore", "E501"],
+        ["--jobs", "0"],
+        ["--since", "HEAD"],
+        ["--format", "xml"],
+        ["--update-baseline"],
+    ],
 )
 def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
     plant(tmp_path)
@@ -139,7 +164,8 @@ def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
 
 def test_missing_path_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, str(tmp_path / "nope"))
-    assert code == 2 and "no such file" in err
+    assert code == 2
+    assert "no such file" in err
 
 
 def write_config(root: Path, body: str) -> None:
@@ -148,7 +174,9 @@ def write_config(root: Path, body: str) -> None:
 
 def test_config_exclude_and_per_file_ignores(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     plant(tmp_path)
-    write_config(tmp_path, 'exclude = ["config/**"]\n[tool.bkm-guard.per-file-ignores]\n"*.yaml" = ["BKM101"]')
+    write_config(
+        tmp_path, 'exclude = ["config/**"]\n[tool.bkm-guard.per-file-ignores]\n"*.yaml" = ["BKM101"]'
+    )
     code, out, _ = run(capsys, str(tmp_path), "--format", "json")
     assert json.loads(out)["findings"] == []
     assert code == 0
@@ -167,8 +195,9 @@ def test_config_exclude_and_per_file_ignores(tmp_path: Path, capsys: pytest.Capt
         ("select = [", "not valid TOML"),
     ],
 )
-def test_bad_config_is_exit_2_with_a_clear_message(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                   body: str, message: str) -> None:
+def test_bad_config_is_exit_2_with_a_clear_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, message: str
+) -> None:
     plant(tmp_path)
     write_config(tmp_path, body)
     code, _, err = run(capsys, str(tmp_path))
@@ -177,19 +206,33 @@ def test_bad_config_is_exit_2_with_a_clear_message(tmp_path: Path, capsys: pytes
 
 
 def test_show_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write_config(tmp_path, 'ignore = ["BKM201"]\nextra-client-names = ["MyBinance"]\nbaseline = ".bkm-baseline.json"')
+    write_config(
+        tmp_path, 'ignore = ["BKM201"]\nextra-client-names = ["MyBinance"]\nbaseline = ".bkm-baseline.json"'
+    )
     code, out, _ = run(capsys, str(tmp_path), "--show-config", "--ignore", "BKM102")
     assert code == 0
-    assert "[tool.bkm-guard]" in out and str(tmp_path / "pyproject.toml") in out
+    assert "[tool.bkm-guard]" in out
+    assert str(tmp_path / "pyproject.toml") in out
     assert 'ignore = ["BKM201", "BKM102"]' in out
     assert 'extra-client-names = ["MyBinance"]' in out
     assert "BKM102" not in out.split("rules in effect:")[1]
 
 
-def test_walk_finds_dotfiles_and_skips_default_excludes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_walk_finds_dotfiles_and_skips_default_excludes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     key = make_key()
-    for rel in ["deploy/id_key", ".env", "node_modules/pkg/x.env", ".venv/pyvenv.cfg", ".venv/lib/a.env", "build/out.env", "venv/__init__.env",
-                "__pycache__/m.env", "myenv/pyvenv.cfg"]:
+    for rel in [
+        "deploy/id_key",
+        ".env",
+        "node_modules/pkg/x.env",
+        ".venv/pyvenv.cfg",
+        ".venv/lib/a.env",
+        "build/out.env",
+        "venv/__init__.env",
+        "__pycache__/m.env",
+        "myenv/pyvenv.cfg",
+    ]:
         path = tmp_path / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"API_KEY={key}\n")
@@ -201,12 +244,19 @@ def test_walk_finds_dotfiles_and_skips_default_excludes(tmp_path: Path, capsys: 
 
 
 def git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    }
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=env).stdout
 
 
-def test_in_git_tracked_and_untracked_but_not_ignored(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_in_git_tracked_and_untracked_but_not_ignored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     git(tmp_path, "init", "-q")
     key = make_key()
     (tmp_path / ".gitignore").write_text("local.env\n")
@@ -231,31 +281,42 @@ def test_symlink_out_of_root_is_not_followed(tmp_path: Path, capsys: pytest.Capt
     (root / "link.env").symlink_to(outside / "keys.env")
     (root / "linkdir").symlink_to(outside, target_is_directory=True)
     code, out, err = run(capsys, str(root))
-    assert code == 0 and out == ""
+    assert code == 0
+    assert out == ""
     assert "link.env: skipped: symlink out of the scan root" in err
 
 
-def test_pre_commit_mode_scans_only_given_files_concisely(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pre_commit_mode_scans_only_given_files_concisely(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     plant(tmp_path)
     monkeypatch.chdir(tmp_path)
     code, out, err = run(capsys, "--pre-commit", "settings.yaml", "README.md")
     assert code == 1
-    assert out.splitlines() == [line for line in out.splitlines() if line.startswith("settings.yaml:2:9: BKM101")]
+    assert out.splitlines() == [
+        line for line in out.splitlines() if line.startswith("settings.yaml:2:9: BKM101")
+    ]
     assert "scanned" not in err  # no summary line in hook output
 
 
 def test_real_subprocess(tmp_path: Path) -> None:
     secrets = plant(tmp_path)
-    proc = subprocess.run([sys.executable, "-m", "bkm_guard", "scan", str(tmp_path), "--format", "json"],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bkm_guard", "scan", str(tmp_path), "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 1, proc.stderr
     assert len(json.loads(proc.stdout)["findings"]) == 3
     assert not any(s in proc.stdout + proc.stderr for s in secrets)
 
 
 def test_cli_import_is_light() -> None:
-    code = ("import sys, bkm_guard.scan.cli; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('libcst', 'cryptography', 'requests', 'rich')))")
+    code = (
+        "import sys, bkm_guard.scan.cli; "
+        "heavy = ('libcst', 'cryptography', 'requests', 'rich'); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "[]"

@@ -33,9 +33,22 @@ def test_corpus_sarif_matches_expected_exactly(tmp_path: Path) -> None:
     root = CORPUS / "cases"
     out_file = tmp_path / "scan.sarif"
     proc = subprocess.run(
-        [sys.executable, "-m", "bkm_guard", "scan", str(root), "--format", "sarif", "--output", str(out_file),
-         "--exit-zero"],
-        capture_output=True, text=True, cwd=root, check=False,
+        [
+            sys.executable,
+            "-m",
+            "bkm_guard",
+            "scan",
+            str(root),
+            "--format",
+            "sarif",
+            "--output",
+            str(out_file),
+            "--exit-zero",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     sarif = json.loads(out_file.read_text())
@@ -49,10 +62,11 @@ def test_corpus_sarif_matches_expected_exactly(tmp_path: Path) -> None:
     want = expected()
     missing = sorted(want - got)
     unexpected = sorted(got - want)
-    assert not missing and not unexpected, (
+    assert (missing, unexpected) == ([], []), (
         f"{len(missing)} missing, {len(unexpected)} unexpected\n"
         + "\n".join(f"missing    {p}:{n}: {c}" for p, n, c in missing)
-        + "\n" + "\n".join(f"unexpected {p}:{n}: {c}" for p, n, c in unexpected)
+        + "\n"
+        + "\n".join(f"unexpected {p}:{n}: {c}" for p, n, c in unexpected)
     )
     # the corpus is not a git repository: the walk must reach dotfiles and extension-less files
     paths = {p for p, _, _ in got}

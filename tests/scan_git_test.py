@@ -12,8 +12,12 @@ from conftest import make_key
 
 from bkm_guard.scan.cli import main
 
-ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT_COMMITTER_NAME": "t",
-       "GIT_COMMITTER_EMAIL": "t@example.invalid"}
+ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.invalid",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.invalid",
+}
 
 
 def git(cwd: Path, *args: str, date: str | None = None) -> str:
@@ -44,16 +48,18 @@ def repo(tmp_path: Path) -> Path:
     return path
 
 
-def scan(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, cwd: Path,
-         *argv: str) -> tuple[int, dict[str, object], str]:
+def scan(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, cwd: Path, *argv: str
+) -> tuple[int, dict[str, object], str]:
     monkeypatch.chdir(cwd)
     code = main([*argv, "--format", "json"])
     out, err = capsys.readouterr()
     return code, json.loads(out) if out.strip() else {}, err
 
 
-def test_staged_reads_the_index_not_the_work_tree(repo: Path, capsys: pytest.CaptureFixture[str],
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_staged_reads_the_index_not_the_work_tree(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     key = make_key()
     commit(repo, {"README.md": "bot\n"}, "init")
     (repo / "bot.env").write_text(f"BINANCE_API_KEY={key}\n")
@@ -67,23 +73,28 @@ def test_staged_reads_the_index_not_the_work_tree(repo: Path, capsys: pytest.Cap
     git(repo, "add", "bot.env")
     (repo / "bot.env").write_text(f"BINANCE_API_KEY={key}\n")
     code, doc, _ = scan(capsys, monkeypatch, repo, "--staged")
-    assert code == 0 and doc["findings"] == []
+    assert code == 0
+    assert doc["findings"] == []
 
 
-def test_pre_commit_without_files_scans_the_index(repo: Path, capsys: pytest.CaptureFixture[str],
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pre_commit_without_files_scans_the_index(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     (repo / "a.env").write_text(f"API_SECRET={make_key()}\n")
     git(repo, "add", "a.env")
     code, doc, _ = scan(capsys, monkeypatch, repo, "--pre-commit")
-    assert code == 1 and doc["mode"] == "staged"
+    assert code == 1
+    assert doc["mode"] == "staged"
 
 
-def test_history_finds_a_removed_key_once_with_its_first_commit(repo: Path, capsys: pytest.CaptureFixture[str],
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_history_finds_a_removed_key_once_with_its_first_commit(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     key = make_key()
     commit(repo, {"README.md": "bot\n"}, "init", date="2024-01-01T10:00:00+00:00")
-    first = commit(repo, {"conf/prod.env": f"BINANCE_API_KEY={key}\n"}, "add key",
-                   date="2024-02-03T10:00:00+00:00")
+    first = commit(
+        repo, {"conf/prod.env": f"BINANCE_API_KEY={key}\n"}, "add key", date="2024-02-03T10:00:00+00:00"
+    )
     commit(repo, {"other.txt": "x\n"}, "unrelated", date="2024-02-04T10:00:00+00:00")
     git(repo, "mv", "conf/prod.env", "conf/moved.env")  # same blob at another path
     commit(repo, {}, "move", date="2024-02-05T10:00:00+00:00")
@@ -97,13 +108,15 @@ def test_history_finds_a_removed_key_once_with_its_first_commit(repo: Path, caps
     assert finding["history"]["commit"] == first
     assert finding["history"]["author_date"].startswith("2024-02-03")
     assert finding["history"]["in_head"] is False
-    assert "removed from HEAD" in finding["message"] and "rotate" in finding["message"]
+    assert "removed from HEAD" in finding["message"]
+    assert "rotate" in finding["message"]
     assert key not in json.dumps(doc) + err
     assert "blobs" in err
 
 
-def test_history_key_still_in_head(repo: Path, capsys: pytest.CaptureFixture[str],
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_history_key_still_in_head(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     commit(repo, {"k.env": f"API_KEY={make_key()}\n"}, "key")
     code, doc, _ = scan(capsys, monkeypatch, repo, "--history")
     assert code == 1
@@ -111,8 +124,9 @@ def test_history_key_still_in_head(repo: Path, capsys: pytest.CaptureFixture[str
     assert "still in HEAD" in doc["findings"][0]["message"]
 
 
-def test_history_since_and_branch(repo: Path, capsys: pytest.CaptureFixture[str],
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_history_since_and_branch(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     commit(repo, {"old.env": f"API_KEY={make_key()}\n"}, "old key")
     base = git(repo, "rev-parse", "HEAD").strip()
     commit(repo, {"new.env": f"API_KEY={make_key()}\n"}, "new key")
@@ -126,12 +140,14 @@ def test_history_since_and_branch(repo: Path, capsys: pytest.CaptureFixture[str]
     _, doc, _ = scan(capsys, monkeypatch, repo, "--history", "--branch", "main")
     assert {f["path"] for f in doc["findings"]} == {"old.env", "new.env"}
     code, _, err = scan(capsys, monkeypatch, repo, "--history", "--since", "no-such-rev")
-    assert code == 2 and "unknown revision" in err
+    assert code == 2
+    assert "unknown revision" in err
 
 
 @pytest.mark.slow
-def test_history_of_a_shallow_clone(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_history_of_a_shallow_clone(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     commit(repo, {"old.env": f"API_KEY={make_key()}\n"}, "old")
     commit(repo, {"old.env": None}, "rm")
     commit(repo, {"new.env": f"API_KEY={make_key()}\n"}, "new")
@@ -144,32 +160,39 @@ def test_history_of_a_shallow_clone(repo: Path, tmp_path: Path, capsys: pytest.C
     assert "shallow clone" in err
 
 
-def test_history_of_an_empty_repository(repo: Path, capsys: pytest.CaptureFixture[str],
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_history_of_an_empty_repository(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     code, doc, err = scan(capsys, monkeypatch, repo, "--history")
     assert code == 0
     assert doc["findings"] == []
     assert "no commits" in err
     code, doc, _ = scan(capsys, monkeypatch, repo, "--staged")
-    assert code == 0 and doc["findings"] == []
+    assert code == 0
+    assert doc["findings"] == []
 
 
-def test_git_modes_outside_a_repository_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_git_modes_outside_a_repository_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
     for flag in ("--staged", "--history"):
         code, _, err = scan(capsys, monkeypatch, tmp_path, flag)
-        assert code == 2 and "not inside a git repository" in err
+        assert code == 2
+        assert "not inside a git repository" in err
 
 
-def test_fix_refuses_git_sources(repo: Path, capsys: pytest.CaptureFixture[str],
-                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fix_refuses_git_sources(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     code, _, err = scan(capsys, monkeypatch, repo, "--staged", "--fix")
-    assert code == 2 and "--fix" in err
+    assert code == 2
+    assert "--fix" in err
 
 
-def test_history_sarif_has_provenance_and_no_secret(repo: Path, capsys: pytest.CaptureFixture[str],
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_history_sarif_has_provenance_and_no_secret(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     key = make_key()
     sha = commit(repo, {"a.env": f"API_KEY={key}\n"}, "k")
     monkeypatch.chdir(repo)

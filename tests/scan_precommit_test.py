@@ -18,8 +18,12 @@ import pytest
 from conftest import make_key
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT_COMMITTER_NAME": "t",
-       "GIT_COMMITTER_EMAIL": "t@example.invalid"}
+ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.invalid",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.invalid",
+}
 
 
 def hook(hook_id: str) -> dict[str, object]:
@@ -46,17 +50,33 @@ def test_pre_commit_blocks_a_key_and_passes_a_clean_commit(tmp_path: Path, hook_
     bindir = Path(sys.executable).parent
     repo = tmp_path / "repo"
     repo.mkdir()
-    env = {**os.environ, **ENV, "PRE_COMMIT_HOME": str(tmp_path / "pc-home"),
-           "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {
+        **os.environ,
+        **ENV,
+        "PRE_COMMIT_HOME": str(tmp_path / "pc-home"),
+        "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True, check=False)
 
     run("git", "init", "-q")
-    config = {"repos": [{"repo": "local", "hooks": [{
-        "id": spec["id"], "name": spec["name"], "entry": spec["entry"], "language": "system",
-        "types": spec.get("types", ["text"]),
-    }]}]}
+    config = {
+        "repos": [
+            {
+                "repo": "local",
+                "hooks": [
+                    {
+                        "id": spec["id"],
+                        "name": spec["name"],
+                        "entry": spec["entry"],
+                        "language": "system",
+                        "types": spec.get("types", ["text"]),
+                    }
+                ],
+            }
+        ]
+    }
     (repo / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config))
     run("git", "add", ".pre-commit-config.yaml")
     assert run(pre_commit_exe(), "install").returncode == 0
@@ -69,7 +89,8 @@ def test_pre_commit_blocks_a_key_and_passes_a_clean_commit(tmp_path: Path, hook_
     output = blocked.stdout + blocked.stderr
     assert blocked.returncode != 0, output
     assert "prod.env:2:17: BKM004" in output
-    assert key not in output and key[4:20] not in output
+    assert key not in output
+    assert key[4:20] not in output
     assert "rotate" in output
 
     (repo / "prod.env").write_text("# deploy\nBINANCE_API_KEY=${BINANCE_API_KEY}\n")

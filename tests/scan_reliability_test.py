@@ -34,7 +34,8 @@ def test_file_deleted_after_discovery(tmp_path: Path) -> None:
     os.unlink(tmp_path / "f2.env")
     outcomes = [o for batch in runner.scan_files(found.files, SETTINGS, 1) for o in batch]
     gone = [o for o in outcomes if o.display == "f2.env"]
-    assert gone[0].skipped == "vanished" and "deleted during the scan" in gone[0].notices[0].reason
+    assert gone[0].skipped == "vanished"
+    assert "deleted during the scan" in gone[0].notices[0].reason
     assert sum(len(o.findings) for o in outcomes) == 4
 
 
@@ -56,8 +57,9 @@ def test_file_changed_while_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert len(outcome.findings) == 1  # what was read is still reported
 
 
-def test_unreadable_file(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreadable_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "ok.env").write_text(f"API_KEY={make_key()}\n")
     locked = tmp_path / "locked.env"
     locked.write_text(f"API_KEY={make_key()}\n")
@@ -98,7 +100,8 @@ def test_non_utf8_file_names(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert main([str(tmp_path), "--format", "sarif"]) == 1
     sarif = json.loads(capsys.readouterr().out)
     assert sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (
-        "caf%E9-%FF.env")
+        "caf%E9-%FF.env"
+    )
     assert main([str(tmp_path)]) == 1
     assert "caf\\xe9" in capsys.readouterr().out
 
