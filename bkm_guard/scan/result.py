@@ -70,7 +70,12 @@ class ScanResult:
 
     def summary(self) -> str:
         unit = "blobs" if self.mode == "history" else "files"
-        parts = [f"scanned {self.scanned:,} {unit} ({self.scanned_bytes / 1e6:.1f} MB)"]
+        size = (
+            f"{self.scanned_bytes / 1e6:.1f} MB"
+            if self.scanned_bytes >= 1e6
+            else f"{self.scanned_bytes / 1e3:.1f} kB"
+        )
+        parts = [f"scanned {self.scanned:,} {unit} ({size})"]
         if self.skipped:
             reasons = ", ".join(f"{reason} {count:,}" for reason, count in sorted(self.skipped.items()))
             files = sum(n for reason, n in self.skipped.items() if not reason.endswith("directories"))
