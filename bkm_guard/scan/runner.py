@@ -31,8 +31,8 @@ MAX_ANALYZE_BYTES = 4 << 20  # bigger inputs get the recognizer only, in windows
 BINARY_SNIFF = 8192
 BATCH_BYTES = 4 << 20
 BATCH_FILES = 256
-SMALL_SCAN_FILES = 48
-SMALL_SCAN_BYTES = 2 << 20
+SMALL_SCAN_FILES = 16
+SMALL_SCAN_BYTES = 1 << 20
 
 T = TypeVar("T")
 
@@ -354,14 +354,20 @@ def _blob_batch(batch: Sequence[BlobJob]) -> list[Outcome]:
     return scan_blobs(batch, _SETTINGS)
 
 
-def batches(items: Iterable[T], size_of: Callable[[T], int]) -> Iterator[list[T]]:
-    """Cut a stream of inputs into batches of about BATCH_BYTES or BATCH_FILES."""
+def batches(
+    items: Iterable[T],
+    size_of: Callable[[T], int],
+    *,
+    max_bytes: int = BATCH_BYTES,
+    max_files: int = BATCH_FILES,
+) -> Iterator[list[T]]:
+    """Cut a stream of inputs into batches of about `max_bytes` or `max_files`."""
     batch: list[T] = []
     total = 0
     for item in items:
         batch.append(item)
         total += size_of(item)
-        if total >= BATCH_BYTES or len(batch) >= BATCH_FILES:
+        if total >= max_bytes or len(batch) >= max_files:
             yield batch
             batch, total = [], 0
     if batch:
@@ -465,10 +471,20 @@ def scan_files(files: Sequence[FileJob], settings: Settings, jobs: int) -> Itera
     ordered = sorted(files, key=lambda job: -job.size)
     total = sum(job.size for job in files)
     small = len(files) <= SMALL_SCAN_FILES and total <= SMALL_SCAN_BYTES
-    yield from execute(batches(ordered, lambda job: job.size), _file_batch, settings, jobs, in_process=small)
+    # a parsed Python file costs ~10,000x a prefiltered one per byte: many small batches (about
+    # 8 per worker) keep every core busy to the end whatever the mix
+    parts = max(1, jobs * 8)
+    work = batches(
+        ordered,
+        lambda job: job.size,
+        max_bytes=max(1 << 16, min(BATCH_BYTES, total // parts)),
+        max_files=max(1, min(BATCH_FILES, -(-len(files) // parts))),
+    )
+    yield from execute(work, _file_batch, settings, jobs, in_process=small)
 
 
 def scan_blob_jobs(
     blobs: Iterable[BlobJob], settings: Settings, jobs: int, *, small: bool
 ) -> Iterator[list[Outcome]]:
-    yield from execute(batches(blobs, lambda job: job.size), _blob_batch, settings, jobs, in_process=small)
+    work = batches(blobs, lambda job: job.size, max_bytes=1 << 20, max_files=64)
+    yield from execute(work, _blob_batch, settings, jobs, in_process=small)
