@@ -41,42 +41,42 @@ _LEVELS = {
 _SECURITY_SEVERITY = {"error": "8.0", "warning": "5.0", "note": "2.0"}
 
 
-def _rule_docs(rule: Any) -> str:
-    docs = getattr(rule, "docs", None) or getattr(rule, "DOCS", None) or getattr(rule, "__doc__", None) or ""
-    if callable(docs):
-        docs = docs()
-    if isinstance(docs, dict):
-        docs = "\n\n".join(f"{k}: {v}" for k, v in docs.items())
-    return str(docs).strip()
+def _markdown(rule: Any) -> str:
+    from bkm_guard.rules.base import render
+
+    return "\n\n".join(
+        [
+            f"**{rule.CODE} {rule.NAME}**",
+            f"**What it does.** {rule.WHAT}",
+            f"**Why is this bad?** {rule.WHY}",
+            "**Example**\n\n```python\n" + render(rule.EXAMPLE).rstrip() + "\n```",
+            "**Use instead**\n\n```python\n" + render(rule.INSTEAD).rstrip() + "\n```",
+            f"Run `bkm-guard rule {rule.CODE}` for the full documentation.",
+        ]
+    )
 
 
 def rule_metadata() -> list[dict[str, Any]]:
-    """SARIF reportingDescriptors of every rule, from the registry when it is importable."""
-    rules: list[tuple[str, str, str, str]] = []  # code, name, short text, help
-    try:
-        from bkm_guard.rules import ALL_RULES  # type: ignore[import-not-found,unused-ignore]
+    """SARIF reportingDescriptors of every rule, from the rule registry (ALL_RULES)."""
+    from bkm_guard.rules import ALL_RULES
 
-        registry = ALL_RULES.values() if isinstance(ALL_RULES, dict) else ALL_RULES
-        for rule in registry:
-            code = str(rule.CODE)
-            name = str(getattr(rule, "NAME", _FALLBACK_RULES.get(code, (code, code))[0]))
-            short = str(getattr(rule, "MESSAGE", "") or _FALLBACK_RULES.get(code, ("", name))[1])
-            rules.append((code, name, short, _rule_docs(rule) or short))
-    except ImportError:
-        rules = [(code, name, text, text) for code, (name, text) in _FALLBACK_RULES.items()]
     out = []
-    for code, name, short, help_text in sorted(rules):
+    for code in sorted(ALL_RULES):
+        rule = ALL_RULES[code]
         level = _LEVELS.get(code, "warning")
+        what = str(getattr(rule, "WHAT", "") or _FALLBACK_RULES.get(code, ("", code))[1])
+        short = _FALLBACK_RULES.get(code, ("", what.split(". ", maxsplit=1)[0]))[1]
+        try:
+            help_text, markdown = rule.doc(), _markdown(rule)
+        except (AttributeError, TypeError):  # a rule without the four-part docs
+            help_text = markdown = what
         out.append(
             {
                 "id": code,
-                "name": name,
+                "name": str(getattr(rule, "NAME", code)),
                 "shortDescription": {"text": short},
-                "fullDescription": {"text": help_text.split("\n\n")[0]},
-                "help": {
-                    "text": help_text + f"\n\nMore: `bkm-guard rule {code}`",
-                    "markdown": help_text + f"\n\nMore: `bkm-guard rule {code}`",
-                },
+                "fullDescription": {"text": what},
+                "help": {"text": help_text, "markdown": markdown},
                 "helpUri": f"{INFO_URI}#{code.lower()}",
                 "defaultConfiguration": {"level": level},
                 "properties": {
