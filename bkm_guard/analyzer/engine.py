@@ -6,13 +6,13 @@ import ast
 import dataclasses
 import io
 import tokenize
-
-import libcst as cst
+from typing import TYPE_CHECKING
 
 from bkm_guard import recognizer
-from bkm_guard.analyzer.context import Context
-from bkm_guard.analyzer.facts import collect
 from bkm_guard.analyzer.model import Hit
+
+if TYPE_CHECKING:
+    import libcst as cst
 
 
 @dataclasses.dataclass
@@ -50,6 +50,12 @@ def analyze_source(source: str, *, parse: bool, select: frozenset[str] | None = 
             result = _text_only(source)
             result.problem = "too deeply nested for the Python rules; scanned as text"
             return _filter(result, select, ignore)
+        # libcst costs ~140 ms to import: only now, when a parse is really wanted
+        import libcst as cst
+
+        from bkm_guard.analyzer.context import Context
+        from bkm_guard.analyzer.facts import collect
+
         try:
             module = cst.parse_module(source)
         except cst.ParserSyntaxError as error:
