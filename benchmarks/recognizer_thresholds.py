@@ -26,7 +26,8 @@ def false_negative_rate(n: int) -> tuple[int, int]:
     for _ in range(n):
         key = "".join(secrets.choice(BASE62) for _ in range(64))
         if recognizer.classify_value(key) is not recognizer.Shape.KEY:
-            if any(c.isdigit() for c in key) and any(c.isupper() for c in key) and any(c.islower() for c in key):
+            mixed = any(c.isdigit() for c in key) and any(c.isupper() for c in key)
+            if mixed and any(c.islower() for c in key):
                 missed_shape += 1
             else:
                 missed_classes += 1

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import random
 import string
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from bkm_guard.testing import FakeBinance
 
 BASE62 = string.ascii_letters + string.digits
 HEXDIGITS = "0123456789abcdef"
@@ -65,3 +70,20 @@ def corpus() -> Path:
     if not (CORPUS / "expected.json").is_file():
         pytest.skip(f"the shared corpus is not at {CORPUS}")
     return CORPUS
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[FakeBinance]:
+    """One fake Binance over real TLS for the whole session (per xdist worker)."""
+    from bkm_guard.testing import FakeBinance
+
+    with FakeBinance() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fb(server: FakeBinance) -> Iterator[FakeBinance]:
+    """The session's fake Binance, well-behaved again before and after each test."""
+    server.reset()
+    yield server
+    server.reset()

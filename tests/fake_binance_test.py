@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,22 +28,6 @@ from bkm_guard.policy import NEW_KEY_DEFAULTS, PERMISSIONS
 from bkm_guard.signing import Signer
 from bkm_guard.testing import FakeBinance
 from bkm_guard.testing.keys import new_api_key, new_ed25519_key, new_hmac_secret, new_rsa_key
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeBinance]:
-    with FakeBinance() as fb:
-        yield fb
-
-
-@pytest.fixture
-def fb(server: FakeBinance) -> Iterator[FakeBinance]:
-    server.clear_faults()
-    server.clock_offset_ms = 0
-    server.requests.clear()
-    yield server
-    server.clear_faults()
-    server.clock_offset_ms = 0
 
 
 class Key:

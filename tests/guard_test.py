@@ -49,20 +49,6 @@ DAY_MS = 86_400_000
 INSECURE = "http://api.binance.com"  # bkm: ignore[BKM101]: the refusal under test
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeBinance]:
-    with FakeBinance() as fb:
-        yield fb
-
-
-@pytest.fixture
-def fb(server: FakeBinance) -> Iterator[FakeBinance]:
-    server.clear_faults()
-    server.clock_offset_ms = 0
-    server.requests.clear()
-    yield server
-    server.clear_faults()
-    server.clock_offset_ms = 0
 
 
 @pytest.fixture(autouse=True)

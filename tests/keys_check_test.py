@@ -17,17 +17,6 @@ PASSPHRASE = "correct horse battery staple"
 INSECURE = "http://api.binance.com"  # bkm: ignore[BKM101]: the refusal under test
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeBinance]:
-    with FakeBinance() as fb:
-        yield fb
-
-
-@pytest.fixture
-def fb(server: FakeBinance) -> Iterator[FakeBinance]:
-    server.clear_faults()
-    yield server
-    server.clear_faults()
 
 
 @pytest.fixture(autouse=True)

@@ -57,8 +57,10 @@ def test_ip_restriction_satisfies_the_powerful_rule() -> None:
 
 
 def test_violation_messages_name_the_permission_in_words() -> None:
-    (violation,) = check_restrictions(builtin_policy("market-data"), restrictions(ip=True, enableWithdrawals=True))
-    assert str(violation) == "enableWithdrawals: withdrawals is enabled, but a market-data key must not have it"
+    policy = builtin_policy("market-data")
+    (violation,) = check_restrictions(policy, restrictions(ip=True, enableWithdrawals=True))
+    expected = "enableWithdrawals: withdrawals is enabled, but a market-data key must not have it"
+    assert str(violation) == expected
 
 
 def test_powerful_flags_are_everything_but_reading() -> None:

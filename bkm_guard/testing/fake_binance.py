@@ -226,6 +226,15 @@ class FakeBinance:
         with self._lock:
             self._faults.clear()
 
+    def reset(self) -> None:
+        """Back to a well-behaved server (no faults, true clock, empty request log); keys stay.
+
+        Lets one server serve a whole test module or session: starting one costs a TLS CA."""
+        with self._lock:
+            self._faults.clear()
+            self.requests.clear()
+        self.clock_offset_ms = 0
+
     def server_time_ms(self) -> int:
         return int(time.time() * 1000) + self.clock_offset_ms
 
