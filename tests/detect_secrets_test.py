@@ -183,10 +183,12 @@ def _checkout_rev() -> str:
 
 @pytest.mark.slow
 def test_pre_commit_blocks_a_commit_holding_a_key(repo: Path, tmp_path: Path) -> None:
+    """This checkout as users get it: `repo:` + `rev:`, pre-commit builds its own environment
+    (pip, from the package registry) and runs both hooks of .pre-commit-hooks.yaml."""
     rev = _checkout_rev()
     (repo / ".pre-commit-config.yaml").write_text(
         f"repos:\n- repo: {ROOT}\n  rev: {rev}  # pragma: allowlist secret\n"
-        "  hooks:\n  - id: bkm-detect-secrets\n"
+        "  hooks:\n  - id: bkm-guard\n  - id: bkm-detect-secrets\n"
     )
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
@@ -208,7 +210,8 @@ def test_pre_commit_blocks_a_commit_holding_a_key(repo: Path, tmp_path: Path) ->
     leak = run(["git", "commit", "-qm", "add bot"], cwd=repo, env=env)
     output = leak.stdout + leak.stderr
     assert leak.returncode != 0
-    assert "bot.py:3" in output
+    assert "bot.py:3:17: BKM001" in output and "bot.py:3:85: BKM002" in output  # bkm-guard
+    assert "Location:    bot.py:3" in output  # bkm-detect-secrets
     assert key not in output
     assert secret not in output
     assert git(repo, "log", "--format=%s").split() == ["clean"]
