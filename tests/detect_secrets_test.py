@@ -210,7 +210,8 @@ def test_pre_commit_blocks_a_commit_holding_a_key(repo: Path, tmp_path: Path) ->
     leak = run(["git", "commit", "-qm", "add bot"], cwd=repo, env=env)
     output = leak.stdout + leak.stderr
     assert leak.returncode != 0
-    assert "bot.py:3:17: BKM001" in output and "bot.py:3:85: BKM002" in output  # bkm-guard
+    assert "bot.py:3:17: BKM001" in output  # bkm-guard
+    assert "bot.py:3:85: BKM002" in output
     assert "Location:    bot.py:3" in output  # bkm-detect-secrets
     assert key not in output
     assert secret not in output
