@@ -155,3 +155,24 @@ def test_windowed_scan_finds_keys_across_window_edges(offset: int, lines_before:
     text = "\n" * lines_before + "a" * offset + f" {key} " + "b" * 1000
     found = textscan.scan_bytes(text.encode(), "x.txt", python=False, wanted=lambda _: True)
     assert [(f.line, f.column) for f in found] == [(lines_before + 1, offset + 2)]
+
+
+@pytest.mark.parametrize("path", ["big.py", "big.env"])
+def test_windowed_scan_agrees_with_the_analyzer_without_a_parse(path: str) -> None:
+    """A file over the cap gets the same codes, messages and suppressions as the text rules."""
+    from bkm_guard.analyze import analyze
+
+    key, secret, quiet = make_key(), make_key(), make_key()
+    http = "http" + "://"
+    text = (f'API_KEY = "{key}"\n'
+            f'API_SECRET = "{secret}"\n'
+            f'OTHER_KEY = "{quiet}"  # bkm: ignore\n'
+            f'STREAM = "{"ws" + "://"}stream.binance.com:9443"\n'
+            f'BASE = "{http}api.binance.com"  # bkm: ignore[BKM101]\n')
+    windowed = textscan.scan_bytes(text.encode(), path, python=path.endswith(".py"), wanted=lambda _: True)
+    analyzed = analyze(path, text.encode()).findings
+    assert [(f.line, f.code) for f in windowed] == [(f.line, f.code) for f in analyzed]
+    if not path.endswith(".py"):  # a Python file under the cap is parsed: richer messages
+        assert [f.message for f in windowed] == [f.message for f in analyzed]
+    assert [f.code for f in windowed] == (["BKM001", "BKM002", "BKM101"] if path.endswith(".py")
+                                          else ["BKM004", "BKM004", "BKM101"])

@@ -43,11 +43,11 @@ def analyze_source(source: str, *, parse: bool, select: frozenset[str] | None = 
         try:
             ast.parse(source)
         except SyntaxError as error:
-            result = _text_only(source)
+            result = text_only(source)
             result.problem = f"not valid Python 3 (syntax error at line {error.lineno}); scanned as text"
             return _filter(result, select, ignore)
         except (RecursionError, MemoryError, ValueError, OverflowError):
-            result = _text_only(source)
+            result = text_only(source)
             result.problem = "too deeply nested for the Python rules; scanned as text"
             return _filter(result, select, ignore)
         # libcst costs ~140 ms to import: only now, when a parse is really wanted
@@ -60,11 +60,11 @@ def analyze_source(source: str, *, parse: bool, select: frozenset[str] | None = 
             module = cst.parse_module(source)
         except cst.ParserSyntaxError as error:
             # never the error's text: it quotes the source line, which may hold a secret
-            result = _text_only(source)
+            result = text_only(source)
             result.problem = f"not valid Python 3 (syntax error at line {error.raw_line}); scanned as text"
             return _filter(result, select, ignore)
         except (RecursionError, MemoryError, ValueError, TypeError):
-            result = _text_only(source)
+            result = text_only(source)
             result.problem = "could not be parsed as Python; scanned as text"
             return _filter(result, select, ignore)
         try:
@@ -75,11 +75,11 @@ def analyze_source(source: str, *, parse: bool, select: frozenset[str] | None = 
                 if rule.APPLIES != "text" and _selected(code, select, ignore):
                     hits.extend(rule().check(context))
         except RecursionError:
-            result = _text_only(source)
+            result = text_only(source)
             result.problem = "nested too deeply for the Python rules; scanned as text"
             return _filter(result, select, ignore)
         return PythonResult(hits, None, module, facts.imports_os)
-    return _filter(_text_only(source), select, ignore)
+    return _filter(text_only(source), select, ignore)
 
 
 def _filter(result: PythonResult, select: frozenset[str] | None, ignore: frozenset[str]) -> PythonResult:
@@ -87,8 +87,9 @@ def _filter(result: PythonResult, select: frozenset[str] | None, ignore: frozens
     return result
 
 
-def _text_only(source: str) -> PythonResult:
-    """Credentials (key or secret by the name before them) and private keys, by the recognizer."""
+def text_only(source: str) -> PythonResult:
+    """Credentials (key or secret by the name before them) and private keys, by the recognizer:
+    the Python rules of a file that cannot or need not be parsed."""
     hits: list[Hit] = []
     spans: list[tuple[int, int]] | None = None
     for match in recognizer.find_credentials(source):

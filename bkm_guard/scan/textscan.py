@@ -11,22 +11,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from bkm_guard import recognizer
 from bkm_guard.findings import Finding
+from bkm_guard.suppression import Suppressions
+
+if TYPE_CHECKING:
+    from bkm_guard.analyzer.model import Hit
 
 CORE = 1 << 20  # bytes each window owns
 _CONTEXT = 16 << 10  # bytes of context on each side (longer than any PEM private key)
 _CONTINUATION = bytes(range(0x80, 0xC0))
-_SUPPRESS_RE = re.compile(r"#\s*bkm:\s*ignore(?:\[(?P<codes>[A-Z0-9,\s]*)\])?|pragma:\s*allowlist[ -]secret")
-
-_MESSAGES = {
-    "BKM001": "hardcoded Binance API key {masked}",
-    "BKM002": "hardcoded Binance API secret {masked}",
-    "BKM003": "private key ({label}) in the source",
-    "BKM004": "Binance-shaped credential {masked} in a text file",
-    "BKM101": "insecure Binance endpoint {label}: use https:// or wss://",
-}
 
 ReadAt = Callable[[int, int], bytes]
 
@@ -46,30 +42,15 @@ def _chars(data: bytes) -> int:
     return len(data.translate(None, _CONTINUATION))
 
 
-def _code_for(kind: recognizer.Kind, *, python: bool) -> str:
-    if kind is recognizer.Kind.PRIVATE_KEY:
-        return "BKM003"
-    if kind is recognizer.Kind.INSECURE_URL:
-        return "BKM101"
-    if python and kind is recognizer.Kind.API_KEY:
-        return "BKM001"
-    if python and kind is recognizer.Kind.API_SECRET:
-        return "BKM002"
-    return "BKM004"
+def _window_hits(text: str, *, python: bool) -> list[Hit]:
+    """The same rules, messages and codes as a file under the cap gets without a parse."""
+    from bkm_guard.textscan import scan_text
 
+    if not python:
+        return scan_text(text)
+    from bkm_guard.analyzer.engine import text_only
 
-def _suppressed(text: str, start: int, code: str) -> bool:
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", start)
-    line = text[line_start : line_end if line_end >= 0 else len(text)]
-    for match in _SUPPRESS_RE.finditer(line):
-        codes = match.group("codes")
-        if match.group(0).startswith("pragma"):
-            if code in ("BKM001", "BKM002", "BKM004"):
-                return True
-        elif codes is None or code in {c.strip() for c in codes.split(",")}:
-            return True
-    return False
+    return [*text_only(text).hits, *(hit for hit in scan_text(text) if hit.code == "BKM101")]
 
 
 def scan_windows(
@@ -90,28 +71,22 @@ def scan_windows(
             post = window[core_end - base :].decode("utf-8", "replace")
             text = pre + core + post
             keep_from, keep_to = len(pre), len(pre) + len(core)
-            for match in recognizer.find_all(text):
-                if not keep_from <= match.start < keep_to:
+            suppressions = Suppressions(text)
+            line_starts: list[int] | None = None
+            for hit in _window_hits(text, python=python):
+                if line_starts is None:
+                    line_starts = [0, *(newline.end() for newline in re.finditer("\n", text))]
+                offset = line_starts[min(hit.line, len(line_starts)) - 1] + hit.column - 1
+                if not keep_from <= offset < keep_to:
                     continue
-                code = _code_for(match.kind, python=python)
-                if not wanted(code) or _suppressed(text, match.start, code):
+                if not wanted(hit.code) or suppressions.suppressed(hit.code, hit.line, hit.string_lines):
                     continue
-                abs_line = line + match.line - 1
-                abs_col = match.column + column_chars if match.line == 1 else match.column
-                message = _MESSAGES[code].format(masked=match.masked, label=match.label or "PEM")
+                abs_line = line + hit.line - 1
+                abs_col = hit.column + column_chars if hit.line == 1 else hit.column
                 findings.setdefault(
-                    (abs_line, abs_col, code),
-                    Finding(
-                        path,
-                        abs_line,
-                        abs_col,
-                        code,
-                        message,
-                        match.fingerprint,
-                        match.masked,
-                        confidence=match.confidence,
-                        fixable="safe" if code == "BKM101" else "no",
-                    ),
+                    (abs_line, abs_col, hit.code),
+                    Finding(path, abs_line, abs_col, hit.code, hit.message, hit.fingerprint, hit.masked,
+                            confidence=hit.confidence, fixable=hit.fixable),
                 )
         # the next window starts `_CONTEXT` bytes before its core: advance `base` to there
         next_core = core_end
