@@ -67,7 +67,7 @@ def url_host(url: str) -> str:
 def is_insecure_binance_url(url: str) -> bool:
     """True for an `http://` or `ws://` URL whose host is Binance's."""
     match = INSECURE_URL_RE.match(url.strip())
-    return bool(match) and is_binance_host(match.group("host"))  # type: ignore[union-attr]
+    return match is not None and is_binance_host(match.group("host"))
 
 
 def secure_url(url: str) -> str:

@@ -353,9 +353,7 @@ def main(argv: Sequence[str] | None = None, *, store_factory: StoreFactory | Non
     """`store_factory` and `stdin` are seams for tests (cheap KDF, planted input)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list and args_list[0] == "check":
-        from bkm_guard.keys_check import (  # type: ignore[import-not-found,unused-ignore]
-            main as check_main,
-        )
+        from bkm_guard.keys_check import main as check_main
 
         result: int = check_main(args_list[1:])
         return result

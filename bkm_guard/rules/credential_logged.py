@@ -70,7 +70,6 @@ def _credential_ref(ctx: Context, expr: cst.BaseExpression, depth: int) -> str |
     """The credential an expression shows, by name (`api_key`, `client.API_SECRET`), or None."""
     import libcst as cst
 
-    from bkm_guard.analyzer import apis
     from bkm_guard.analyzer.strings import string_value
 
     if depth > 6:
@@ -123,7 +122,6 @@ def _credential_ref(ctx: Context, expr: cst.BaseExpression, depth: int) -> str |
             found = _credential_ref(ctx, element.value, depth + 1)
             if found:
                 return found
-    del apis
     return None
 
 
