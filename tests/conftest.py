@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from bkm_guard.store import KeyStore
     from bkm_guard.testing import FakeBinance
 
 BASE62 = string.ascii_letters + string.digits
 HEXDIGITS = "0123456789abcdef"
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+PASSPHRASE = "correct horse battery staple"
 
 
 def make_key(rng: random.Random | None = None) -> str:
@@ -87,3 +89,14 @@ def fb(server: FakeBinance) -> Iterator[FakeBinance]:
     server.reset()
     yield server
     server.reset()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> KeyStore:
+    """An initialized key store with a cheap KDF (tests only: the default costs ~0.1 s a key)."""
+    from bkm_guard.store import KdfParams, KeyStore, StaticPassphrase
+
+    key_store = KeyStore(tmp_path / "store", passphrase_source=StaticPassphrase(PASSPHRASE),
+                         kdf_params=KdfParams.cheap())
+    key_store.init()
+    return key_store

@@ -9,7 +9,6 @@ import logging
 import os
 import warnings
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,11 +38,10 @@ from bkm_guard.guard import (
     load,
 )
 from bkm_guard.policy import NEW_KEY_DEFAULTS, PERMISSIONS, POWERFUL, Policy, builtin_policy
-from bkm_guard.store import KdfParams, KeyStore, StaticPassphrase
+from bkm_guard.store import KeyStore, StaticPassphrase
 from bkm_guard.testing import FakeBinance
 from bkm_guard.testing.keys import new_api_key, new_ed25519_key, new_hmac_secret, new_rsa_key
 
-PASSPHRASE = "correct horse battery staple"
 NOW = dt.datetime.now(dt.timezone.utc)
 DAY_MS = 86_400_000
 INSECURE = "http://api.binance.com"  # bkm: ignore[BKM101]: the refusal under test
@@ -55,14 +53,6 @@ INSECURE = "http://api.binance.com"  # bkm: ignore[BKM101]: the refusal under te
 def _no_redaction_leftovers() -> Iterator[None]:
     yield
     redact.uninstall()
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> KeyStore:
-    key_store = KeyStore(tmp_path / "store", passphrase_source=StaticPassphrase(PASSPHRASE),
-                         kdf_params=KdfParams.cheap())
-    key_store.init()
-    return key_store
 
 
 @dataclasses.dataclass

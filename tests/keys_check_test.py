@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from conftest import PASSPHRASE
 
 from bkm_guard import keys_check, keys_cli, redact
-from bkm_guard.store import KdfParams, KeyStore, StaticPassphrase
+from bkm_guard.store import KeyStore
 from bkm_guard.testing import FakeBinance
 from bkm_guard.testing.keys import new_api_key, new_hmac_secret
 
-PASSPHRASE = "correct horse battery staple"
 INSECURE = "http://api.binance.com"  # bkm: ignore[BKM101]: the refusal under test
 
 
@@ -24,14 +23,6 @@ def _env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("BKM_GUARD_PASSPHRASE", PASSPHRASE)
     yield
     redact.uninstall()
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> KeyStore:
-    key_store = KeyStore(tmp_path / "store", passphrase_source=StaticPassphrase(PASSPHRASE),
-                         kdf_params=KdfParams.cheap())
-    key_store.init()
-    return key_store
 
 
 SECRETS: list[str] = []
