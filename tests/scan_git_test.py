@@ -201,3 +201,27 @@ def test_history_sarif_has_provenance_and_no_secret(
     assert key not in out
     result = json.loads(out)["runs"][0]["results"][0]
     assert result["properties"]["history"]["commit"] == sha
+
+
+def test_nested_repositories_and_submodules_are_scanned(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """git lists a nested repository or a submodule as one directory entry: its files are
+    scanned all the same, and what its .gitignore ignores stays out."""
+    commit(repo, {"README.md": "# bot\n"}, "init")
+    vendored = repo / "vendor" / "old-bot"
+    vendored.mkdir(parents=True)
+    git(vendored, "init", "-q", "-b", "main")
+    commit(vendored, {"cfg.env": f"BINANCE_API_KEY={make_key()}\n", ".gitignore": "local.env\n"}, "init")
+    (vendored / "local.env").write_text(f"BINANCE_API_SECRET={make_key()}\n")
+
+    upstream = tmp_path / "upstream"
+    upstream.mkdir()
+    git(upstream, "init", "-q", "-b", "main")
+    commit(upstream, {"settings.toml": f'api_secret = "{make_key()}"\n'}, "init")
+    git(repo, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(upstream), "libs/upstream")
+
+    code, doc, _ = scan(capsys, monkeypatch, repo)
+    assert code == 1
+    found = sorted((f["path"], f["code"]) for f in doc["findings"])  # type: ignore[attr-defined]
+    assert found == [("libs/upstream/settings.toml", "BKM004"), ("vendor/old-bot/cfg.env", "BKM004")]

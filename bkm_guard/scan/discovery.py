@@ -14,6 +14,7 @@ import os
 import stat
 import subprocess
 from collections.abc import Iterable, Iterator
+from typing import Final
 
 from bkm_guard.findings import Notice
 from bkm_guard.scan.globs import matches_any
@@ -203,6 +204,31 @@ def _walk(directory: str, collector: _Collector) -> None:
                 collector.add(entry.path)
 
 
+_MAX_NESTED_REPOSITORIES: Final = 8
+
+
+def _add_git_tree(directory: str, collector: _Collector, depth: int = 0) -> None:
+    """What git would scan under `directory`, descending into nested repositories.
+
+    git lists a submodule or an untracked repository inside the work tree as one directory
+    entry: its files belong to that repository's own index, so they are listed there, never
+    silently dropped (a key in a vendored checkout is a leak too)."""
+    tracked = _git_files(directory)
+    if tracked is None:
+        _walk(directory, collector)
+        return
+    for rel in tracked:
+        path = os.path.join(directory, rel.rstrip("/"))
+        if os.path.isdir(path) and not os.path.islink(path):
+            if depth < _MAX_NESTED_REPOSITORIES:
+                _add_git_tree(path, collector, depth + 1)
+            else:
+                display = display_path(path, collector.root) + "/"
+                collector.skip("nested repositories", Notice(display, "repositories nested too deep"))
+            continue
+        collector.add(path)
+
+
 def discover(
     paths: Iterable[str], *, root: str, exclude: tuple[str, ...] = (), explicit_files: bool = False
 ) -> Discovery:
@@ -213,12 +239,10 @@ def discover(
         if explicit_files or not os.path.isdir(abspath) or os.path.islink(abspath):
             collector.add(abspath, explicit=True)
             continue
-        tracked = _git_files(abspath) if git_toplevel(abspath) is not None else None
-        if tracked is None:
+        if git_toplevel(abspath) is None:
             _walk(abspath, collector)
-            continue
-        for rel in tracked:
-            collector.add(os.path.join(abspath, rel))
+        else:
+            _add_git_tree(abspath, collector)
     files = sorted(collector.files.values(), key=lambda job: job.display)
     return Discovery(root, files, collector.notices, collector.skipped)
 
