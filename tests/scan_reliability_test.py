@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -176,3 +177,29 @@ def test_windowed_scan_agrees_with_the_analyzer_without_a_parse(path: str) -> No
         assert [f.message for f in windowed] == [f.message for f in analyzed]
     assert [f.code for f in windowed] == (["BKM001", "BKM002", "BKM101"] if path.endswith(".py")
                                           else ["BKM004", "BKM004", "BKM101"])
+
+
+@dataclasses.dataclass(frozen=True)
+class _Input:
+    display: str
+
+
+def _crash_on_poison(batch: list[_Input]) -> list[runner.Outcome]:
+    """A worker that dies the way a native crash or the OOM killer ends a process."""
+    if any(item.display == "poison" for item in batch):
+        os._exit(3)
+    return [runner.Outcome(item.display, nbytes=1) for item in batch]
+
+
+def test_an_input_that_kills_its_worker_is_reported_and_the_scan_goes_on() -> None:
+    inputs = [_Input(f"f{i:02}") for i in range(40)]
+    inputs.insert(17, _Input("poison"))
+    work = [inputs[i : i + 3] for i in range(0, len(inputs), 3)]
+    outcomes = [o for batch in runner.execute(iter(work), _crash_on_poison, SETTINGS, 2, in_process=False)
+                for o in batch]
+    by_name = {outcome.display: outcome for outcome in outcomes}
+    assert len(outcomes) == len(inputs)
+    assert set(by_name) == {item.display for item in inputs}
+    assert by_name["poison"].skipped == "error"
+    assert "died on this input" in by_name["poison"].notices[0].reason
+    assert [o.display for o in outcomes if o.skipped] == ["poison"]

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    import concurrent.futures
+    pass
 
 from bkm_guard.findings import Finding, Notice
 from bkm_guard.scan import engine
@@ -400,8 +400,10 @@ def execute(
     """Yield each batch's outcomes; in this process when asked, else on `jobs` processes.
 
     At most 2 x jobs batches are in flight, so a stream of inputs (a long history) never piles
-    up in memory. A pool that breaks (a worker killed) is not fatal: what it had not finished
-    runs again here.
+    up in memory. A pool that breaks (a worker killed, or crashed by an input) is not fatal:
+    the batches it had in flight run again one input per fresh process, so the input that
+    kills its process is reported as not scanned, and a new pool takes the rest of the stream.
+    Nothing is re-run in this process: an input that crashes a worker would crash the scan.
     """
     global _SETTINGS  # noqa: PLW0603 (per-process worker state)
     if in_process or jobs <= 1:
@@ -409,15 +411,41 @@ def execute(
         for batch in work:
             yield worker(batch)
         return
-    import concurrent.futures
     from concurrent.futures.process import BrokenProcessPool
 
     engine.preload()
-    pending: dict[concurrent.futures.Future[list[Outcome]], list[T]] = {}
     stream = iter(work)
-    pool = concurrent.futures.ProcessPoolExecutor(
+    while True:
+        pending: dict[Any, list[T]] = {}
+        try:
+            yield from _pool_pass(stream, pending, worker, settings, jobs)
+            return
+        except BrokenProcessPool:
+            for batch in pending.values():
+                yield _isolated(batch, worker, settings)
+
+
+def _new_pool(settings: Settings, jobs: int) -> Any:
+    import concurrent.futures
+
+    return concurrent.futures.ProcessPoolExecutor(
         jobs, mp_context=_context(), initializer=_init_worker, initargs=(settings,)
     )
+
+
+def _pool_pass(
+    stream: Iterator[list[T]],
+    pending: dict[Any, list[T]],
+    worker: Callable[[list[T]], list[Outcome]],
+    settings: Settings,
+    jobs: int,
+) -> Iterator[list[Outcome]]:
+    """Run the stream on one pool until it is exhausted or the pool breaks (BrokenProcessPool
+    propagates, and `pending` then holds the batches that were in flight)."""
+    import concurrent.futures
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = _new_pool(settings, jobs)
     try:
         exhausted = False
         while True:
@@ -428,38 +456,45 @@ def execute(
                     break
                 pending[pool.submit(worker, batch_or_none)] = batch_or_none
             if not pending:
-                break
+                return
             done, _ = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
             for future in done:
-                batch = pending.pop(future)
                 try:
                     result = future.result()
                 except BrokenProcessPool:
                     raise
                 except Exception as exc:
-                    result = [
-                        Outcome(
-                            _display_of(item),
-                            notices=(
-                                Notice(_display_of(item), f"internal error ({type(exc).__name__})", "error"),
-                            ),
-                            skipped="error",
-                        )
-                        for item in batch
-                    ]
+                    result = _failed(pending[future], f"internal error ({type(exc).__name__})")
+                del pending[future]
                 yield result
-    except BrokenProcessPool:
-        # a worker died (killed, out of memory): finish everything it had not done here
-        pool.shutdown(wait=False, cancel_futures=True)
-        _SETTINGS = settings
-        leftovers = list(pending.values())
-        pending.clear()
-        for batch in leftovers:
-            yield worker(batch)
-        for batch in stream:
-            yield worker(batch)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _isolated(
+    batch: list[T], worker: Callable[[list[T]], list[Outcome]], settings: Settings
+) -> list[Outcome]:
+    """Each input of a batch whose pool broke, alone in a fresh process."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    outcomes: list[Outcome] = []
+    for item in batch:
+        solo = _new_pool(settings, 1)
+        try:
+            outcomes.extend(solo.submit(worker, [item]).result())
+        except BrokenProcessPool:
+            outcomes.extend(_failed([item], "the analysis process died on this input (crash or out of "
+                                            "memory): not scanned"))
+        except Exception as exc:
+            outcomes.extend(_failed([item], f"internal error ({type(exc).__name__})"))
+        finally:
+            solo.shutdown(wait=True, cancel_futures=True)
+    return outcomes
+
+
+def _failed(batch: Sequence[Any], reason: str) -> list[Outcome]:
+    return [Outcome(_display_of(item), notices=(Notice(_display_of(item), reason, "error"),),
+                    skipped="error") for item in batch]
 
 
 def _display_of(item: Any) -> str:
