@@ -35,6 +35,7 @@ def test_fix_rewrites_then_a_rescan_is_clean_and_a_second_fix_is_a_no_op(
     code, _, err = scan(capsys, str(tmp_path), "--fix")
     assert code == 1  # files changed: a pre-commit hook must fail so the user re-stages
     assert "fixed bot.py" in err
+    assert "; fixed 1 file in" in err
     text = bot.read_text()
     assert "https://api.binance.com" in text
     assert "wss://stream.binance.com" in text
@@ -47,8 +48,9 @@ def test_fix_rewrites_then_a_rescan_is_clean_and_a_second_fix_is_a_no_op(
 def test_diff_shows_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bot = write_bot(tmp_path)
     before = bot.read_bytes()
-    code, out, _ = scan(capsys, str(tmp_path), "--diff")
+    code, out, err = scan(capsys, str(tmp_path), "--diff")
     assert code == 1
+    assert "; fixes shown for 1 file in" in err  # not "fixed": nothing was written
     assert f'-BASE_URL = "{HTTP}api.binance.com"' in out
     assert '+BASE_URL = "https://api.binance.com"' in out
     assert bot.read_bytes() == before

@@ -320,6 +320,7 @@ def _fix(run: _Run, settings: Settings, result: ScanResult, abspaths: dict[str, 
         _write_atomic(abspath, fixed.data)
         print(f"bkm-guard: fixed {printable(display)} ({len(fixed.applied)} fixes)", file=sys.stderr)
     result.fixed_files = len(changed)
+    result.fixes_shown_only = bool(run.args.diff)
     if changed and not run.args.diff:
         # report what is left in the fixed files
         keep = [r for r in result.reported if r.finding.path not in set(changed)]

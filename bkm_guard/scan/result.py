@@ -63,6 +63,7 @@ class ScanResult:
     skipped: Counter[str] = dataclasses.field(default_factory=Counter)
     baselined: int = 0
     fixed_files: int = 0
+    fixes_shown_only: bool = False  # --diff: the files were not written
     wall: float = 0.0
 
     def per_code(self) -> Counter[str]:
@@ -92,7 +93,8 @@ class ScanResult:
         if self.baselined:
             parts.append(f"{self.baselined:,} in the baseline")
         if self.fixed_files:
-            parts.append(f"fixed {self.fixed_files:,} files")
+            verb = "fixes shown for" if self.fixes_shown_only else "fixed"
+            parts.append(f"{verb} {self.fixed_files:,} {'file' if self.fixed_files == 1 else 'files'}")
         if self.notices:
             parts.append(f"{len(self.notices):,} notices")
         return "bkm-guard: " + "; ".join(parts) + f" in {self.wall:.2f} s"
