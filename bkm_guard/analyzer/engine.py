@@ -43,13 +43,10 @@ def analyze_source(source: str, *, parse: bool, select: frozenset[str] | None = 
         try:
             ast.parse(source)
         except SyntaxError as error:
-            result = text_only(source)
-            result.problem = f"not valid Python 3 (syntax error at line {error.lineno}); scanned as text"
-            return _filter(result, select, ignore)
+            return _unparsed(source, f"not valid Python 3 (syntax error at line {error.lineno})",
+                             select, ignore)
         except (RecursionError, MemoryError, ValueError, OverflowError):
-            result = text_only(source)
-            result.problem = "too deeply nested for the Python rules; scanned as text"
-            return _filter(result, select, ignore)
+            return _unparsed(source, "too deeply nested for the Python rules", select, ignore)
         # libcst costs ~140 ms to import: only now, when a parse is really wanted
         import libcst as cst
 
@@ -60,13 +57,10 @@ def analyze_source(source: str, *, parse: bool, select: frozenset[str] | None = 
             module = cst.parse_module(source)
         except cst.ParserSyntaxError as error:
             # never the error's text: it quotes the source line, which may hold a secret
-            result = text_only(source)
-            result.problem = f"not valid Python 3 (syntax error at line {error.raw_line}); scanned as text"
-            return _filter(result, select, ignore)
+            return _unparsed(source, f"not valid Python 3 (syntax error at line {error.raw_line})",
+                             select, ignore)
         except (RecursionError, MemoryError, ValueError, TypeError):
-            result = text_only(source)
-            result.problem = "could not be parsed as Python; scanned as text"
-            return _filter(result, select, ignore)
+            return _unparsed(source, "could not be parsed as Python", select, ignore)
         try:
             facts, positions = collect(module, extra_clients, extra_key_names)
             context = Context(source, facts, positions)
@@ -75,11 +69,17 @@ def analyze_source(source: str, *, parse: bool, select: frozenset[str] | None = 
                 if rule.APPLIES != "text" and _selected(code, select, ignore):
                     hits.extend(rule().check(context))
         except RecursionError:
-            result = text_only(source)
-            result.problem = "nested too deeply for the Python rules; scanned as text"
-            return _filter(result, select, ignore)
+            return _unparsed(source, "nested too deeply for the Python rules", select, ignore)
         return PythonResult(hits, None, module, facts.imports_os)
     return _filter(text_only(source), select, ignore)
+
+
+def _unparsed(source: str, why: str, select: frozenset[str] | None,
+              ignore: frozenset[str]) -> PythonResult:
+    """The text rules only, and why the Python rules could not run."""
+    result = text_only(source)
+    result.problem = f"{why}; scanned as text"
+    return _filter(result, select, ignore)
 
 
 def _filter(result: PythonResult, select: frozenset[str] | None, ignore: frozenset[str]) -> PythonResult:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 import libcst as cst
 
 from bkm_guard.analyzer.model import FixAction, Remove, ReplacePiece, ReplaceWithEnv
+
+# a call argument or a dict element: both carry their own trailing comma
+_Listed = TypeVar("_Listed", cst.Arg, cst.BaseDictElement)
 
 
 class _Fixer(cst.CSTTransformer):
@@ -60,33 +64,30 @@ class _Fixer(cst.CSTTransformer):
             return cst.parse_expression(f'os.environ["{action.env_name}"]{suffix}')
         return result  # type: ignore[return-value]
 
+    def _kept(self, originals: Sequence[_Listed], updated: Sequence[_Listed]) -> list[_Listed]:
+        """The updated items minus the removed ones; the last kept item takes the trailing
+        comma of a removed last item, so `f(a, verify=False)` becomes `f(a)`."""
+        kept: list[_Listed] = []
+        last_removed_comma: cst.Comma | cst.MaybeSentinel = cst.MaybeSentinel.DEFAULT
+        for original, item in zip(originals, updated, strict=True):
+            if id(original) in self.removals:
+                last_removed_comma = item.comma
+                continue
+            kept.append(item)
+        if kept and id(originals[-1]) in self.removals:
+            kept[-1] = kept[-1].with_changes(comma=last_removed_comma)
+        return kept
+
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if not any(id(arg) in self.removals for arg in original_node.args):
             return updated_node
-        kept: list[cst.Arg] = []
-        last_removed_comma: cst.Comma | cst.MaybeSentinel = cst.MaybeSentinel.DEFAULT
-        for original, updated in zip(original_node.args, updated_node.args, strict=True):
-            if id(original) in self.removals:
-                last_removed_comma = updated.comma
-                continue
-            kept.append(updated)
-        if kept and id(original_node.args[-1]) in self.removals:
-            kept[-1] = kept[-1].with_changes(comma=last_removed_comma)
-        return updated_node.with_changes(args=kept)
+        return updated_node.with_changes(args=self._kept(original_node.args, updated_node.args))
 
     def leave_Dict(self, original_node: cst.Dict, updated_node: cst.Dict) -> cst.BaseExpression:
         if not any(id(element) in self.removals for element in original_node.elements):
             return updated_node
-        kept: list[cst.BaseDictElement] = []
-        last_removed_comma: cst.Comma | cst.MaybeSentinel = cst.MaybeSentinel.DEFAULT
-        for original, updated in zip(original_node.elements, updated_node.elements, strict=True):
-            if id(original) in self.removals:
-                last_removed_comma = updated.comma
-                continue
-            kept.append(updated)
-        if kept and id(original_node.elements[-1]) in self.removals:
-            kept[-1] = kept[-1].with_changes(comma=last_removed_comma)
-        return updated_node.with_changes(elements=kept)
+        return updated_node.with_changes(
+            elements=self._kept(original_node.elements, updated_node.elements))
 
     def leave_SimpleStatementLine(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
