@@ -11,6 +11,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "scan": ("bkm_guard.scan.cli", "find hardcoded Binance credentials and insecure endpoints"),
     "keys": ("bkm_guard.keys_cli", "manage the encrypted key store (init, add, list, rotate, ...)"),
     "rule": ("bkm_guard.rules.cli", "explain a rule code, with examples"),
+    "verify": ("bkm_guard.verify.cli", "is a Binance key live, and what can it do? (key from stdin)"),
 }
 
 USAGE = "usage: bkm-guard {" + ",".join(COMMANDS) + "} [--help] ..."
