@@ -25,7 +25,8 @@ from bkm_guard.testing import FakeBinance
 from bkm_guard.verify import endpoints, pairing, report, transport
 from bkm_guard.verify.cli import main as verify_main
 from bkm_guard.verify.cli import parse_text
-from bkm_guard.verify.verifier import DEFAULT_TIMEOUT_S, Verifier
+from bkm_guard.verify.options import DEFAULT_TIMEOUT_S
+from bkm_guard.verify.verifier import Verifier
 
 
 @pytest.fixture(autouse=True)

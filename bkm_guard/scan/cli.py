@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from bkm_guard.scan.progress import Progress
     from bkm_guard.scan.runner import Outcome, Settings
+    from bkm_guard.verify.scan import ScanVerification
 
 PROG = "bkm-guard scan"
 
@@ -87,6 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="hook mode: PATHs are the files to scan (no discovery), concise output; "
         "without PATHs, the index is scanned",
     )
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="ask Binance whether each found key (with its secret or private key) is live and what it "
+        "may do; sends the keys to Binance over HTTPS, so never in hooks (see `bkm-guard verify`)",
+    )
+    from bkm_guard.verify.options import add_budget_options
+
+    add_budget_options(p, prefix="verify-")
     return p
 
 
@@ -126,6 +136,8 @@ def _main(argv: list[str]) -> int:
         )
     if args.diff and not args.fix:
         args.fix = True
+    if args.verify:
+        _check_verify(args)
 
     from bkm_guard.scan import runner
 
@@ -172,7 +184,7 @@ def _main(argv: list[str]) -> int:
     code = _apply_baseline(run, result)
     if code is not None:
         return code
-    _emit(run, result)
+    _emit(run, result, _verify(run, result) if args.verify else None)
     if args.exit_zero:
         return 0
     return 1 if result.reported or result.fixed_files else 0
@@ -378,12 +390,45 @@ def _apply_baseline(run: _Run, result: ScanResult) -> int | None:
     return None
 
 
-def _emit(run: _Run, result: ScanResult) -> None:
+def _check_verify(args: argparse.Namespace) -> None:
+    if args.pre_commit or args.staged:
+        raise ConfigError(
+            "--verify sends the keys it finds to Binance: it never runs in a hook or on the index "
+            "(--pre-commit, --staged); run `bkm-guard scan --verify PATH` by hand"
+        )
+    if args.fix or args.update_baseline:
+        raise ConfigError("--verify goes with a report: not with --fix, --diff or --update-baseline")
+    from bkm_guard.verify.options import check_budget
+
+    check_budget(args.verify_max_requests, args.verify_rate, args.verify_timeout, prefix="verify-")
+
+
+def _verify(run: _Run, result: ScanResult) -> ScanVerification:
+    from bkm_guard.verify import scan as verify_scan
+    from bkm_guard.verify.options import make_verifier
+
+    verifier = make_verifier(run.args.verify_max_requests, run.args.verify_rate, run.args.verify_timeout)
+    origins = {id(r.finding): r.provenance for r in result.reported}
+
+    def source(finding: Finding) -> verify_scan.Source:
+        origin = origins.get(id(finding))
+        if origin is not None:  # --history: the blob as first committed
+            return verify_scan.git_source(run.root, origin.path, origin.commit)
+        return verify_scan.file_source(run.root, finding.path)
+
+    return verify_scan.verify_findings([r.finding for r in result.reported], source, verifier)
+
+
+def _emit(run: _Run, result: ScanResult, verified: ScanVerification | None = None) -> None:
     from bkm_guard.scan.report import render
 
     args = run.args
     if not args.diff or args.format != "text":
         report = render(args.format, result)
+        if verified is not None:
+            from bkm_guard.verify.scan import enrich
+
+            report = enrich(args.format, report, [r.finding for r in result.reported], verified)
         if args.output:
             Path(args.output).write_text(report, encoding="utf-8")
         elif report:
@@ -402,3 +447,7 @@ def _emit(run: _Run, result: ScanResult) -> None:
             )
         return
     print(result.summary(), file=sys.stderr)
+    if verified is not None:
+        from bkm_guard.verify.scan import summary_line
+
+        print(summary_line(verified), file=sys.stderr)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from bkm_guard.errors import ConfigError, GuardError
 from bkm_guard.verify.model import KeyPair, Unpaired, Verification
+from bkm_guard.verify.options import add_budget_options, make_verifier
 
 if TYPE_CHECKING:
     from bkm_guard.verify.verifier import Verifier
@@ -29,34 +30,6 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
         raise ConfigError(message)
-
-
-def add_budget_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
-    """--max-requests, --rate, --timeout (shared with `scan --verify`, there with a prefix)."""
-    from bkm_guard.verify.transport import DEFAULT_MAX_REQUESTS, DEFAULT_RATE
-    from bkm_guard.verify.verifier import DEFAULT_TIMEOUT_S
-
-    p.add_argument(
-        f"--{prefix}max-requests",
-        type=int,
-        default=DEFAULT_MAX_REQUESTS,
-        metavar="N",
-        help=f"at most N HTTP requests to Binance in the whole run (default {DEFAULT_MAX_REQUESTS})",
-    )
-    p.add_argument(
-        f"--{prefix}rate",
-        type=float,
-        default=DEFAULT_RATE,
-        metavar="PER_SECOND",
-        help=f"at most this many requests per second (default {DEFAULT_RATE:g})",
-    )
-    p.add_argument(
-        f"--{prefix}timeout",
-        type=float,
-        default=DEFAULT_TIMEOUT_S,
-        metavar="SECONDS",
-        help=f"time budget of one key, every host tried included (default {DEFAULT_TIMEOUT_S:g}, as load())",
-    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,19 +88,6 @@ def _main(argv: list[str]) -> int:
     else:
         sys.stdout.write(text)
     return 1 if any(result.status == "live" for result in results) else 0
-
-
-def make_verifier(max_requests: int, rate: float, timeout: float, ca_bundle: str | None = None) -> Verifier:
-    from bkm_guard.verify.transport import Budget
-    from bkm_guard.verify.verifier import Verifier
-
-    if max_requests < 0:
-        raise ConfigError("--max-requests must be 0 or more")
-    if rate <= 0:
-        raise ConfigError("--rate must be more than 0")
-    if timeout <= 0:
-        raise ConfigError("--timeout must be more than 0")
-    return Verifier(budget=Budget(max_requests, rate), timeout=timeout, ca_bundle=ca_bundle)
 
 
 def run(verifier: Verifier, pairs: Sequence[KeyPair], unpaired: Sequence[Unpaired]) -> list[Verification]:

@@ -12,13 +12,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, Final
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
-DEFAULT_MAX_REQUESTS: Final = 20
-DEFAULT_RATE: Final = 2.0  # requests per second, for the whole run
+from bkm_guard.verify.options import DEFAULT_MAX_REQUESTS, DEFAULT_RATE
 
 
 class Stop(Exception):

@@ -26,10 +26,8 @@ from bkm_guard.signing import KeyType, Signer
 from bkm_guard.verify import endpoints, transport
 from bkm_guard.verify.endpoints import Environment
 from bkm_guard.verify.model import Attempt, KeyPair, Severity, Unpaired, Verification
+from bkm_guard.verify.options import DEFAULT_TIMEOUT_S
 from bkm_guard.verify.remediation import next_steps
-
-#: the same total deadline as `bkm_guard.load(timeout=10.0)`: all hosts of one key fit in it
-DEFAULT_TIMEOUT_S: Final = 10.0
 
 #: "no such key here": try the next environment of the key's kind
 NEXT_HOST_CODES: Final = frozenset({-2015, -2014, -2008})
