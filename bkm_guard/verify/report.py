@@ -108,7 +108,7 @@ def render_sarif(results: Sequence[Verification], *, requests_sent: int = 0) -> 
             "id": rid,
             "name": rid,
             "shortDescription": {"text": text},
-            "helpUri": f"{INFO_URI}#is-a-found-key-live",
+            "helpUri": f"{INFO_URI}#is-a-found-key-live-bkm-guard-verify-and-scan---verify",
             "properties": {"tags": ["security", "binance"], "security-severity": score},
         }
         for rid, text, score in RULES
