@@ -198,3 +198,32 @@ def test_scan_history_verify(hosts: FakeBinance, tmp_path: Path, capsys: pytest.
     assert {f["code"] for f in live} == {"BKM001", "BKM002"}
     assert all(not f["history"]["in_head"] for f in live)
     no_value(values, out)
+
+
+def test_scan_history_verify_each_version_of_a_file(
+    hosts: FakeBinance, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    }
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True, env=env)
+    keys = []
+    for version in range(2):
+        key, secret = make_key(), make_key()
+        hosts.add_key(key, secret)
+        keys.append(key)
+        (repo / "bot.py").write_text(
+            f'from binance.client import Client\nclient = Client("{key}", "{secret}")\n'
+        )
+        subprocess.run(["git", "add", "-A"], cwd=repo, check=True, env=env)
+        subprocess.run(["git", "commit", "-qm", f"v{version}"], cwd=repo, check=True, env=env)
+    _, out, _ = run(capsys, str(repo), "--history", "-j", "1", "--verify", "--format", "json")
+    statuses = [f["verification"]["status"] for f in json.loads(out)["findings"] if f["code"] == "BKM001"]
+    assert statuses == ["live", "live"]
+    assert len(hosts.requests) == 2

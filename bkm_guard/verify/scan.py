@@ -50,6 +50,8 @@ class Source:
 
     path: str  # the display path of the finding
     read: Callable[[], bytes | None]
+    #: what makes two findings come from the same text (for --history: the revision too)
+    ident: str = ""
 
 
 @dataclasses.dataclass
@@ -72,7 +74,7 @@ def file_source(root: str, path: str) -> Source:
         except OSError:
             return None
 
-    return Source(path, read)
+    return Source(path, read, path)
 
 
 def git_source(repo: str, path: str, revision: str = "") -> Source:
@@ -90,7 +92,7 @@ def git_source(repo: str, path: str, revision: str = "") -> Source:
             return None
         return done.stdout if done.returncode == 0 else None
 
-    return Source(path, read)
+    return Source(path, read, f"{revision}:{path}")
 
 
 def verify_findings(
@@ -107,10 +109,11 @@ def verify_findings(
     source_of: dict[str, Source] = {}
     for finding in credential:
         source = sources(finding)
-        groups.setdefault(source.path, []).append(finding)
-        source_of.setdefault(source.path, source)
-    for path, group in groups.items():
-        data = source_of[path].read()
+        groups.setdefault(source.ident or source.path, []).append(finding)
+        source_of.setdefault(source.ident or source.path, source)
+    for ident, group in groups.items():
+        path = source_of[ident].path
+        data = source_of[ident].read()
         if data is None:
             reason = "the file could not be read again to pair its values"
             for finding in group:

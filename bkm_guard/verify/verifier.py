@@ -25,7 +25,7 @@ from bkm_guard.policy import PERMISSIONS
 from bkm_guard.signing import KeyType, Signer
 from bkm_guard.verify import endpoints, transport
 from bkm_guard.verify.endpoints import Environment
-from bkm_guard.verify.model import Attempt, KeyPair, Severity, Unpaired, Verification
+from bkm_guard.verify.model import Attempt, KeyPair, Severity, Status, Unpaired, Verification
 from bkm_guard.verify.options import DEFAULT_TIMEOUT_S
 from bkm_guard.verify.remediation import next_steps
 
@@ -194,7 +194,7 @@ def _base(pair: KeyPair) -> Verification:
 
 
 def _finish(
-    base: Verification, status: Any, reason: str, *, attempts: Sequence[Attempt] = (), **fields: Any
+    base: Verification, status: Status, reason: str, *, attempts: Sequence[Attempt] = (), **fields: Any
 ) -> Verification:
     import dataclasses
 
