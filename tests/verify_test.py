@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_ed25519_pem, make_hex, make_key
+from conftest import make_ed25519_pem, make_hex, make_key, make_rsa_pem
 
 from bkm_guard.errors import ConfigError
 from bkm_guard.testing import FakeBinance
@@ -393,6 +393,28 @@ def test_pairing_a_private_key_written_with_escapes() -> None:
     pairs, _ = pairing.pair_text(f'key = "{key}"\npem = "{escaped}"\n')
     assert pairs[0].private_key is not None
     assert pairs[0].private_key.reveal() == pem
+
+
+def test_rsa_key_paired_in_a_file_is_live(fb: FakeBinance, tmp_path: Path) -> None:
+    from bkm_guard.signing import public_key_pem
+
+    key, pem = make_key(), make_rsa_pem(traditional=True)
+    fb.add_key(key, public_key_pem=public_key_pem(pem))
+    pairs, unpaired = pairing.pair_text(
+        f"binance:\n  api_key: {key}\n  private_key: |\n"
+        + "".join(f"    {line}\n" for line in pem.splitlines())
+    )
+    assert unpaired == []
+    assert pairs[0].key_type == "rsa"
+    assert verifier(tmp_path, fb).verify(pairs[0]).status == "live"
+
+
+def test_an_encrypted_private_key_is_not_verified_with_the_reason() -> None:
+    pem = make_rsa_pem(password=b"hunter22")
+    pairs, unpaired = pairing.pair_text(f'API_KEY = "{make_key()}"\nPEM = """{pem}"""\n')
+    assert pairs == []
+    assert len(unpaired) == 2
+    assert all("encrypted and its password is not known" in u.reason for u in unpaired)
 
 
 def test_what_cannot_be_paired_says_why() -> None:

@@ -46,6 +46,7 @@ class _Candidate:
     fingerprint: str
     label: str = ""
     used: bool = False
+    problem: str = ""  # why a value that was paired still cannot be verified
 
 
 def candidates(text: str) -> list[_Candidate]:
@@ -100,16 +101,12 @@ def _free(items: Iterable[_Candidate], *roles: Role) -> list[_Candidate]:
 def _make(key: _Candidate, other: _Candidate, how: str) -> KeyPair:
     key.used = other.used = True
     if other.role == "pem":
-        pem = normalize_pem(other.value)
-        try:
-            from bkm_guard.verify.verifier import private_key_type
+        from bkm_guard.verify.verifier import private_key_type
 
-            key_type = private_key_type(pem)
-        except ValueError:
-            key_type = "ed25519"  # the signer reports why it cannot sign
+        pem = normalize_pem(other.value)
         return KeyPair(
             Held(key.value),
-            key_type,
+            private_key_type(pem),
             private_key=Held(pem),
             how=how,
             line=key.line,
@@ -153,6 +150,14 @@ def _private_keys(items: list[_Candidate], pairs: list[KeyPair]) -> None:
         if not keys:
             return
         key = min(keys, key=lambda c: (abs(c.line - pem.line), c.line > pem.line))
+        from bkm_guard.verify.verifier import private_key_type
+
+        try:
+            private_key_type(normalize_pem(pem.value))
+        except ValueError as exc:  # encrypted, broken, or not Ed25519/RSA: nothing to sign with
+            key.used = pem.used = True
+            key.problem = pem.problem = f"paired with a private key that cannot be used: {exc}"
+            continue
         pairs.append(_make(key, pem, "with a private key in the same file"))
 
 
@@ -191,9 +196,11 @@ def _unnamed(items: list[_Candidate], pairs: list[KeyPair]) -> None:
 def _leftovers(items: list[_Candidate]) -> list[Unpaired]:
     out = []
     for c in items:
-        if c.used:
+        if c.used and not c.problem:
             continue
-        if c.role == "pem":
+        if c.problem:
+            reason = c.problem
+        elif c.role == "pem":
             reason = "a private key alone cannot be verified: no API key was found with it in the same file"
         elif c.role == "secret":
             reason = "a secret alone cannot be verified (Binance needs the API key): none was found with it"
