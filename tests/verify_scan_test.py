@@ -169,6 +169,14 @@ def test_verify_is_refused_in_hook_modes(
     assert hosts.requests == []
 
 
+def test_budget_options_need_verify(
+    hosts: FakeBinance, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, str(tmp_path), "--verify-max-requests", "5")
+    assert code == 2
+    assert "go with --verify" in err
+
+
 def test_no_hook_verifies() -> None:
     for hook in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text()):
         assert "verify" not in hook["entry"]

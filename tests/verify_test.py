@@ -237,6 +237,15 @@ def test_hex_keys_go_to_the_futures_testnet_only(fb: FakeBinance, tmp_path: Path
     assert fb.requests == []
 
 
+def test_hex_keys_are_probed_on_the_futures_account_endpoint(fb: FakeBinance) -> None:
+    futures = Verifier(environments=envs(fb, names=("futures-testnet",)), ca_bundle=fb.ca_path)
+    result = futures.verify(hmac_pair(make_hex(), make_key()))
+    # the fake serves no /fapi: the answer is not an account, so verification cannot decide
+    assert result.status == "error"
+    assert result.reason.startswith("could not decide (futures-testnet: ")
+    assert [r.path for r in fb.requests] == ["/fapi/v2/account"]
+
+
 def test_the_request_budget_bounds_the_run(fb: FakeBinance, second: FakeBinance, tmp_path: Path) -> None:
     run = verifier(tmp_path, fb, second, budget=transport.Budget(3, 1000.0))
     results = run.verify_all([hmac_pair(make_key(), make_key()) for _ in range(3)])
@@ -415,6 +424,28 @@ def test_an_encrypted_private_key_is_not_verified_with_the_reason() -> None:
     assert pairs == []
     assert len(unpaired) == 2
     assert all("encrypted and its password is not known" in u.reason for u in unpaired)
+
+
+def _pem_with_plus_at_a_line_edge() -> str:
+    while True:  # about 1 in 32 Ed25519 PEMs has a body line that starts or ends with "+"
+        pem = make_ed25519_pem()
+        if any(line[:1] == "+" or line[-1:] == "+" for line in pem.splitlines()[1:-1]):
+            return pem
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda pem: pem,
+        lambda pem: pem.replace("\n", "\\n"),  # one line with \n escapes
+        lambda pem: "".join(f'    "{line}\\n"\n' for line in pem.splitlines()),  # implicit concatenation
+        lambda pem: " +\n".join(f'"{line}\\n"' for line in pem.splitlines()),  # "..." + "..."
+        lambda pem: "".join(f"  {line}\n" for line in pem.splitlines()),  # a YAML block
+    ],
+)
+def test_a_pem_written_in_code_is_read_back_exactly(write: Any) -> None:
+    pem = _pem_with_plus_at_a_line_edge()
+    assert pairing.normalize_pem(write(pem)) == pem
 
 
 def test_what_cannot_be_paired_says_why() -> None:

@@ -136,8 +136,7 @@ def _main(argv: list[str]) -> int:
         )
     if args.diff and not args.fix:
         args.fix = True
-    if args.verify:
-        _check_verify(args)
+    _check_verify(args)
 
     from bkm_guard.scan import runner
 
@@ -391,6 +390,12 @@ def _apply_baseline(run: _Run, result: ScanResult) -> int | None:
 
 
 def _check_verify(args: argparse.Namespace) -> None:
+    from bkm_guard.verify import options
+
+    if not args.verify:
+        if (args.verify_max_requests, args.verify_rate, args.verify_timeout) != options.DEFAULTS:
+            raise ConfigError("--verify-max-requests, --verify-rate and --verify-timeout go with --verify")
+        return
     if args.pre_commit or args.staged:
         raise ConfigError(
             "--verify sends the keys it finds to Binance: it never runs in a hook or on the index "
@@ -398,9 +403,7 @@ def _check_verify(args: argparse.Namespace) -> None:
         )
     if args.fix or args.update_baseline:
         raise ConfigError("--verify goes with a report: not with --fix, --diff or --update-baseline")
-    from bkm_guard.verify.options import check_budget
-
-    check_budget(args.verify_max_requests, args.verify_rate, args.verify_timeout, prefix="verify-")
+    options.check_budget(args.verify_max_requests, args.verify_rate, args.verify_timeout, prefix="verify-")
 
 
 def _verify(run: _Run, result: ScanResult) -> ScanVerification:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 DEFAULT_MAX_REQUESTS: Final = 20
 DEFAULT_RATE: Final = 2.0  # requests per second, for the whole run
 DEFAULT_TIMEOUT_S: Final = 10.0  # as bkm_guard.load(timeout=10.0)
+DEFAULTS: Final = (DEFAULT_MAX_REQUESTS, DEFAULT_RATE, DEFAULT_TIMEOUT_S)
 
 
 def add_budget_options(p: argparse.ArgumentParser, prefix: str = "") -> None:

@@ -34,6 +34,9 @@ WINDOW: Final = 12
 
 Role = Literal["key", "secret", "unknown", "pem"]
 _ESCAPES_RE: Final = re.compile(r"\\[nrt]")
+_SYNTAX_ONLY_RE: Final = re.compile(r"[\s\"'`+,;()]*")
+_LEADING_SYNTAX_RE: Final = re.compile(r"^(?:\+\s*)?[\"'`]")
+_TRAILING_SYNTAX_RE: Final = re.compile(r"[\"'`]\s*(?:\+|,|;)?\s*$")
 _PEM_RE: Final = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.S)
 
 
@@ -210,6 +213,16 @@ def _leftovers(items: list[_Candidate]) -> list[Unpaired]:
     return out
 
 
+def _unquote(line: str) -> str:
+    """A PEM body line without the string syntax around it: `"MIIE…" +`, `+ 'MIIE…'`, `"…",`.
+
+    A `+` is removed only next to a quote: it is also a base64 character."""
+    if _SYNTAX_ONLY_RE.fullmatch(line) and any(c in line for c in "\"'`"):
+        return ""
+    text = _TRAILING_SYNTAX_RE.sub("", _LEADING_SYNTAX_RE.sub("", line.strip()))
+    return text.strip("\"'`,; ")
+
+
 def normalize_pem(raw: str) -> str:
     """A PEM written in code (`\\n` escapes, quotes, string concatenation) as a plain PEM."""
     text = _ESCAPES_RE.sub("\n", raw)
@@ -217,7 +230,7 @@ def normalize_pem(raw: str) -> str:
     if match is None:
         return text.strip() + "\n"
     label, body = match.group(1), match.group(2)
-    lines = [line.strip().strip("\"'`,;+").strip() for line in body.splitlines()]
+    lines = [_unquote(line) for line in body.splitlines()]
     headers = [line for line in lines if ":" in line]  # Proc-Type / DEK-Info of old encrypted PEMs
     data = "".join(re.sub(r"[^A-Za-z0-9+/=]", "", line) for line in lines if ":" not in line)
     wrapped = [data[i : i + 64] for i in range(0, len(data), 64)]

@@ -134,7 +134,7 @@ class Verifier:
             return _live(base, attempts, env, answer)
         if any(attempt.outcome == "error" for attempt in attempts) or last_rejection is None:
             failed = "; ".join(f"{a.environment}: {a.detail}" for a in attempts)
-            return _finish(base, "error", f"could not verify on every host ({failed})", attempts=attempts)
+            return _finish(base, "error", f"could not decide ({failed})", attempts=attempts)
         env, code, why = last_rejection
         return _rejected(base, attempts, env, code, f"rejected by every host tried; last: {why}")
 
