@@ -136,7 +136,9 @@ def _main(argv: list[str]) -> int:
         )
     if args.diff and not args.fix:
         args.fix = True
-    _check_verify(args)
+    from bkm_guard.verify.options import check_scan_args
+
+    check_scan_args(args)
 
     from bkm_guard.scan import runner
 
@@ -183,7 +185,12 @@ def _main(argv: list[str]) -> int:
     code = _apply_baseline(run, result)
     if code is not None:
         return code
-    _emit(run, result, _verify(run, result) if args.verify else None)
+    verified = None
+    if args.verify:
+        from bkm_guard.verify.scan import verify_reported
+
+        verified = verify_reported(run.root, result.reported, args)
+    _emit(run, result, verified)
     if args.exit_zero:
         return 0
     return 1 if result.reported or result.fixed_files else 0
@@ -387,39 +394,6 @@ def _apply_baseline(run: _Run, result: ScanResult) -> int | None:
         result.reported, accepted, root=result.root, baseline_file=Path(name)
     )
     return None
-
-
-def _check_verify(args: argparse.Namespace) -> None:
-    from bkm_guard.verify import options
-
-    if not args.verify:
-        if (args.verify_max_requests, args.verify_rate, args.verify_timeout) != options.DEFAULTS:
-            raise ConfigError("--verify-max-requests, --verify-rate and --verify-timeout go with --verify")
-        return
-    if args.pre_commit or args.staged:
-        raise ConfigError(
-            "--verify sends the keys it finds to Binance: it never runs in a hook or on the index "
-            "(--pre-commit, --staged); run `bkm-guard scan --verify PATH` by hand"
-        )
-    if args.fix or args.update_baseline:
-        raise ConfigError("--verify goes with a report: not with --fix, --diff or --update-baseline")
-    options.check_budget(args.verify_max_requests, args.verify_rate, args.verify_timeout, prefix="verify-")
-
-
-def _verify(run: _Run, result: ScanResult) -> ScanVerification:
-    from bkm_guard.verify import scan as verify_scan
-    from bkm_guard.verify.options import make_verifier
-
-    verifier = make_verifier(run.args.verify_max_requests, run.args.verify_rate, run.args.verify_timeout)
-    origins = {id(r.finding): r.provenance for r in result.reported}
-
-    def source(finding: Finding) -> verify_scan.Source:
-        origin = origins.get(id(finding))
-        if origin is not None:  # --history: the blob as first committed
-            return verify_scan.git_source(run.root, origin.path, origin.commit)
-        return verify_scan.file_source(run.root, finding.path)
-
-    return verify_scan.verify_findings([r.finding for r in result.reported], source, verifier)
 
 
 def _emit(run: _Run, result: ScanResult, verified: ScanVerification | None = None) -> None:

@@ -60,3 +60,19 @@ def make_verifier(max_requests: int, rate: float, timeout: float, ca_bundle: str
 
     check_budget(max_requests, rate, timeout)
     return Verifier(budget=Budget(max_requests, rate), timeout=timeout, ca_bundle=ca_bundle)
+
+
+def check_scan_args(args: argparse.Namespace) -> None:
+    """`scan --verify` runs by hand only, and its options go with it."""
+    if not args.verify:
+        if (args.verify_max_requests, args.verify_rate, args.verify_timeout) != DEFAULTS:
+            raise ConfigError("--verify-max-requests, --verify-rate and --verify-timeout go with --verify")
+        return
+    if args.pre_commit or args.staged:
+        raise ConfigError(
+            "--verify sends the keys it finds to Binance: it never runs in a hook or on the index "
+            "(--pre-commit, --staged); run `bkm-guard scan --verify PATH` by hand"
+        )
+    if args.fix or args.update_baseline:
+        raise ConfigError("--verify goes with a report: not with --fix, --diff or --update-baseline")
+    check_budget(args.verify_max_requests, args.verify_rate, args.verify_timeout, prefix="verify-")

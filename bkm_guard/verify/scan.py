@@ -10,6 +10,7 @@ it does not depend on how the scan pipeline builds them.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import os
@@ -64,6 +65,38 @@ class ScanVerification:
 
     def for_finding(self, finding: FindingLike) -> Verification | None:
         return self.by_finding.get(_finding_key(finding))
+
+
+class OriginLike(Protocol):
+    @property
+    def commit(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+
+
+class ReportedLike(Protocol):
+    @property
+    def finding(self) -> FindingLike: ...
+    @property
+    def provenance(self) -> OriginLike | None: ...
+
+
+def verify_reported(
+    root: str, reported: Sequence[ReportedLike], args: argparse.Namespace
+) -> ScanVerification:
+    """`scan --verify`: the scan's reported findings (files under `root`, or --history blobs)."""
+    from bkm_guard.verify.options import make_verifier
+
+    verifier = make_verifier(args.verify_max_requests, args.verify_rate, args.verify_timeout)
+    origins = {id(item.finding): item.provenance for item in reported}
+
+    def source(finding: FindingLike) -> Source:
+        origin = origins.get(id(finding))
+        if origin is not None:  # --history: the blob as first committed
+            return git_source(root, origin.path, origin.commit)
+        return file_source(root, finding.path)
+
+    return verify_findings([item.finding for item in reported], source, verifier)
 
 
 def file_source(root: str, path: str) -> Source:

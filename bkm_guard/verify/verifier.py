@@ -130,6 +130,9 @@ class Verifier:
                     continue
                 attempts.append(Attempt(env.name, _host(env), "error", code, str(exc)))
                 continue
+            except GuardError as exc:  # an endpoint or key problem the client found: this host only
+                attempts.append(Attempt(env.name, _host(env), "error", None, str(exc)))
+                continue
             attempts.append(Attempt(env.name, _host(env), "live"))
             return _live(base, attempts, env, answer)
         if any(attempt.outcome == "error" for attempt in attempts) or last_rejection is None:
