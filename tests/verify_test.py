@@ -566,3 +566,14 @@ def test_nothing_reached_the_internet(no_internet: list[Any]) -> None:
     with pytest.raises(OSError, match="test tried to reach"), socket.socket() as sock:
         sock.connect(("192.0.2.1", 443))
     assert no_internet == [("192.0.2.1", 443)]
+
+
+def test_readme_documents_the_host_order_and_the_override() -> None:
+    from bkm_guard.hosts import url_host
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("## Is a found key live?") : readme.index("\n## Rules")]
+    positions = [section.index(f"`{url_host(env.base_url)}`") for env in endpoints.DEFAULT_ORDER]
+    assert positions == sorted(positions)
+    for name in (endpoints.HOSTS_ENV, endpoints.CA_BUNDLE_ENV, *endpoints.BY_NAME):
+        assert name in section
