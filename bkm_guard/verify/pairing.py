@@ -43,7 +43,7 @@ _PEM_RE: Final = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----"
 @dataclasses.dataclass
 class _Candidate:
     role: Role
-    value: str
+    value: str = dataclasses.field(repr=False)
     line: int
     column: int
     fingerprint: str

@@ -91,9 +91,8 @@ class BoundedSession(requests.Session):
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         text = url.decode("ascii", "replace") if isinstance(url, bytes) else str(url)
         if origin_of(text) not in self.origins:
-            raise HostRefused(
-                f"verification sends requests only to the planned HTTPS hosts, not {text[:80]!r}"
-            )
+            shown = text.split("?", 1)[0][:120]  # never the query: it carries the signature
+            raise HostRefused(f"verification sends requests only to the planned HTTPS hosts, not {shown!r}")
         self.budget.take(kwargs.get("timeout"))
         return super().request(method, url, *args, **kwargs)
 
