@@ -481,7 +481,13 @@ def hosts_env(fb: FakeBinance, monkeypatch: pytest.MonkeyPatch) -> FakeBinance:
 def _run(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], stdin: str, *args: str
 ) -> tuple[int, str, str]:
-    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    return _run_with(monkeypatch, capsys, io.StringIO(stdin), *args)
+
+
+def _run_with(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], stdin: io.StringIO, *args: str
+) -> tuple[int, str, str]:
+    monkeypatch.setattr("sys.stdin", stdin)
     code = verify_main(list(args))
     out, err = capsys.readouterr()
     return code, out, err
@@ -578,3 +584,26 @@ def test_readme_documents_the_host_order_and_the_override() -> None:
     assert positions == sorted(positions)
     for name in (endpoints.HOSTS_ENV, endpoints.CA_BUNDLE_ENV, *endpoints.BY_NAME):
         assert name in section
+
+
+def test_verify_on_a_terminal_prompts_without_echo(
+    hosts_env: FakeBinance, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key, secret = make_key(), make_key()
+    hosts_env.add_key(key, secret)
+    answers = iter([key, secret])
+    prompts: list[str] = []
+
+    def getpass(prompt: str = "") -> str:
+        prompts.append(prompt)
+        return next(answers)
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr("getpass.getpass", getpass)
+    code, out, _ = _run_with(monkeypatch, capsys, Terminal(""))
+    assert code == 1
+    assert len(prompts) == 2
+    assert "LIVE" in out
