@@ -43,7 +43,7 @@ def loopback() -> Iterator[list[str]]:
 def test_the_guard_catches_a_client_that_would_reach_binance(loopback: list[str]) -> None:
     from binance.client import Client
 
-    with pytest.raises(Exception, match="would leave 127.0.0.1"):
+    with pytest.raises(Exception, match=r"would leave 127\.0\.0\.1"):
         Client()  # python-binance's default constructor pings api.binance.com
     assert any("api.binance.com" in attempt for attempt in loopback)
     loopback.clear()
