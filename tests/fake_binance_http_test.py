@@ -215,3 +215,14 @@ def test_capital_config_lists_the_balances(fb: FakeBinance) -> None:
     coins = {c["coin"]: c for c in signed(fb, key, "GET", "/sapi/v1/capital/config/getall", "").json()}
     assert coins["USDT"]["free"] == "12.50000000"
     assert coins["USDT"]["networkList"][0]["withdrawEnable"] is True
+
+
+def test_trust_helpers_verify_against_the_test_ca_only(fb: FakeBinance) -> None:
+    class Client:
+        session = requests.Session()
+
+    client = fb.trust_client(Client())
+    assert client.session.get(f"{fb.base_url}/api/v3/ping", verify=True, timeout=5).json() == {}
+    assert fb.requests_session().get(fb.url("https://api.binance.com/api/v3/time"), timeout=5).ok
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.Session().get(f"{fb.base_url}/api/v3/ping", verify=True, timeout=5)

@@ -246,6 +246,12 @@ class FakeBinance:
         session.mount(self.base_url + "/", trusting_adapter(self.ca_path))
         return session
 
+    def trust_client(self, client: Any) -> Any:
+        """`client` (anything with a requests `.session`: binance-connector's Spot, UMFutures,
+        CMFutures) with that session trusting this server's CA; returns the client."""
+        self.trust(client.session)
+        return client
+
     def url(self, url: str) -> str:
         """`url` on this server: https://api.binance.com/api/v3 -> https://127.0.0.1:PORT/api/v3."""
         match = re.match(r"^(?:https|wss?|http)://[^/]+", url)
