@@ -548,11 +548,6 @@ def _api_error(code: int, *args: str) -> ApiError:
     return ApiError(status, code, msg.format(*args) if args else msg)
 
 
-def _error(code: int, arg: str = "") -> tuple[int, dict[str, Any]]:
-    status, msg = ERRORS[code]
-    return status, {"code": code, "msg": msg.format(arg) if arg else msg}
-
-
 def _pairs(text: str) -> list[tuple[str, str]]:
     pairs = []
     for part in text.split("&"):
