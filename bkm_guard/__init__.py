@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from bkm_guard.errors import (
     BinanceAPIError,
     BinanceAuthError,
+    BinanceClockError,
+    BinanceMalformedAnswerError,
     BinanceRateLimitError,
     BinanceUnavailableError,
     ConfigError,
@@ -51,6 +53,8 @@ if TYPE_CHECKING:
 __all__ = [
     "BinanceAPIError",
     "BinanceAuthError",
+    "BinanceClockError",
+    "BinanceMalformedAnswerError",
     "BinanceRateLimitError",
     "BinanceUnavailableError",
     "ConfigError",

@@ -70,6 +70,14 @@ class BinanceRateLimitError(BinanceAPIError):
     """Binance asked us to back off (429) or banned the IP for a while (418)."""
 
 
+class BinanceClockError(BinanceAPIError):
+    """Binance rejected the request's timestamp (-1021) even after the clock offset was corrected."""
+
+
+class BinanceMalformedAnswerError(BinanceAPIError):
+    """Binance's apiRestrictions answer lacks a flag the policy needs, or has one that is not a boolean."""
+
+
 class BinanceUnavailableError(BinanceAPIError):
     """Binance could not be reached, timed out, or answered 5xx or invalid JSON."""
 
