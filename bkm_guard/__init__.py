@@ -29,6 +29,7 @@ from bkm_guard.errors import (
     PassphraseError,
     PermissionViolationError,
     PolicyViolationError,
+    RollbackError,
     StoreError,
 )
 
@@ -73,6 +74,7 @@ __all__ = [
     "PermissionViolationError",
     "Policy",
     "PolicyViolationError",
+    "RollbackError",
     "StoreError",
     "__version__",
     "load",

@@ -38,6 +38,10 @@ class DecryptionError(StoreError):
     """Wrong passphrase, or the key file was changed or truncated (the two look the same)."""
 
 
+class RollbackError(StoreError):
+    """A key file is older than the store's authenticated index says (an old copy put back)."""
+
+
 class PassphraseError(StoreError):
     """No passphrase could be had, or it is not acceptable."""
 
