@@ -128,6 +128,7 @@ class BinanceClient:
                  recv_window_ms: int = DEFAULT_RECV_WINDOW_MS, trust_host: bool = False,
                  session: requests.Session | None = None,
                  sensitive: Iterable[str | None] = (),
+                 deadline: float | None = None,
                  clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         if timeout <= 0:
@@ -143,6 +144,8 @@ class BinanceClient:
         # True lets requests take REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, else certifi; never False
         self._verify: str | bool = ca_bundle if ca_bundle else True
         self.timeout = float(timeout)
+        # a caller's own deadline (time.monotonic()), when its budget started before this client
+        self._fixed_deadline = deadline
         self.recv_window_ms = recv_window_ms
         self.time_offset_ms = 0
         self._session = session or requests.Session()
@@ -191,7 +194,8 @@ class BinanceClient:
     # -- machinery -------------------------------------------------------------------------
 
     def _deadline(self) -> float:
-        return time.monotonic() + self.timeout
+        own = time.monotonic() + self.timeout
+        return own if self._fixed_deadline is None else min(own, self._fixed_deadline)
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000) + self.time_offset_ms

@@ -249,6 +249,9 @@ def _open_store(store: KeyStore | str | os.PathLike[str] | None) -> KeyStore:
 
 def _fetch_restrictions(creds: Credentials, *, base_url: str | None, ca_bundle: str | None,
                         timeout: float, trust_host: bool) -> dict[str, Any]:
+    import time
+
+    deadline = time.monotonic() + timeout  # the budget includes loading the HTTP stack
     from bkm_guard.binance_api import BinanceClient
     from bkm_guard.signing import Signer
 
@@ -257,7 +260,7 @@ def _fetch_restrictions(creds: Credentials, *, base_url: str | None, ca_bundle: 
                      private_key_password=creds.private_key_password))
     with BinanceClient(creds.api_key, signer, base_url=base_url, ca_bundle=ca_bundle,
                        timeout=timeout, trust_host=trust_host,
-                       sensitive=creds.secret_values()) as client:
+                       sensitive=creds.secret_values(), deadline=deadline) as client:
         return client.api_restrictions()
 
 
