@@ -297,3 +297,51 @@ def test_the_top_level_cli_does_not_echo_a_credential(capsys: pytest.CaptureFixt
     out, err = capsys.readouterr()
     assert code == 2
     assert key not in out + err
+
+
+def test_any_flipped_byte_of_the_index_file_is_refused(tmp_path: Path) -> None:
+    store = _filled(tmp_path)
+    check = store.path / ".store"
+    original = check.read_bytes()
+    for position in range(0, len(original), max(1, len(original) // 97)):
+        flipped = bytearray(original)
+        flipped[position] ^= 0x01
+        check.write_bytes(bytes(flipped))
+        with pytest.raises(StoreError):
+            _store(store.path).get("bot")
+    check.write_bytes(original)
+    assert _store(store.path).get("bot")
+
+
+def test_keys_audit_cli_reports_the_rollback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    store, old_file, _ = _rotated_with_backup(tmp_path)
+    store.key_path("bot").write_bytes(old_file)
+    monkeypatch.setenv("BKM_GUARD_PASSPHRASE", PASS)
+    code = keys_cli.main(["audit"], store_factory=lambda p: _store(store.path))
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "rollback: key 'bot'" in out
+    assert "nothing needs action" not in out
+
+
+def test_mid_passwd_a_key_whose_passphrase_no_longer_opens_the_store_is_refused(tmp_path: Path) -> None:
+    from bkm_guard.store import fileformat
+    from bkm_guard.store.atomic import write_atomic
+
+    store = _filled(tmp_path)
+    new = "zebra quartz nine lamps"
+    # what an interrupted passwd leaves: the journal, .store under the new passphrase, the key
+    # still under the old one
+    check = fileformat.parse((store.path / ".store").read_bytes())
+    header = {k: v for k, v in check.header.items() if k not in ("kdf", "aead")}
+    write_atomic(store.path / ".passwd-journal",
+                 b'{"old_id":"%s","new_id":"n3w","started":"2026-12-03T12:00:00.000Z"}'
+                 % str(header["passphrase_id"]).encode())
+    header["passphrase_id"] = "n3w"
+    write_atomic(store.path / ".store", fileformat.encrypt(
+        header, fileformat.decrypt(check, PASS), new, KdfParams.cheap()))
+    with pytest.raises(StoreError, match=r"cannot be checked.*interrupted `bkm-guard keys passwd`"):
+        _store(store.path).get("bot")
+    assert _store(store.path).passwd(new) == 1  # finishing it restores access
+    assert _store(store.path, new).get("bot")
