@@ -30,10 +30,10 @@ def mask(value: str | bytes) -> str:
     return f"{shown}…({len(text)} chars)"
 
 
-# 20+ letters and digits, with at least one of each: no word, path part or key name is that;
-# every Binance key, secret and PEM body line is
+# 32+ letters and digits, with at least one of each: no word, path part or sensible key name
+# is that; every Binance key and secret (64) and PEM body line is
 _CREDENTIAL_SHAPE = re.compile(
-    r"(?<![A-Za-z0-9])(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{20,}(?![A-Za-z0-9])")
+    r"(?<![A-Za-z0-9])(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{32,}(?![A-Za-z0-9])")
 
 
 def looks_like_credential(text: str) -> bool:

@@ -116,6 +116,8 @@ def _clean_arg(value: object, f: RedactingFilter) -> object:
 def redact_record(record: logging.LogRecord, f: RedactingFilter) -> None:
     """Clean one record in place: message, arguments, rendered text, traceback and stack."""
     if getattr(record, "_bkm_redacted", None) is f:
+        # cleaned by the factory, but Logger.makeRecord sets `extra=` attributes after it
+        _clean_extras(record, f)
         return
     if isinstance(record.msg, str):
         record.msg = f.redact(record.msg)
@@ -143,10 +145,15 @@ def redact_record(record: logging.LogRecord, f: RedactingFilter) -> None:
         record.exc_text = f.redact(record.exc_text)
     if record.stack_info:
         record.stack_info = f.redact(record.stack_info)
-    for key, value in list(record.__dict__.items()):  # extra={...}, read by %(key)s formatters
+    _clean_extras(record, f)
+    record._bkm_redacted = f
+
+
+def _clean_extras(record: logging.LogRecord, f: RedactingFilter) -> None:
+    """`extra={...}` attributes, which `%(key)s` formatters and socket handlers read."""
+    for key, value in list(record.__dict__.items()):
         if key not in _RECORD_FIELDS and not key.startswith("_bkm"):
             record.__dict__[key] = _clean_arg(value, f)
-    record._bkm_redacted = f
 
 
 #: a LogRecord's own attributes; any other attribute came from `extra=`

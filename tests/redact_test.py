@@ -255,3 +255,24 @@ def test_uninstall_restores_the_handler_methods() -> None:
     assert logging.Handler.handle is not handle
     redact.uninstall()
     assert (logging.Handler.handle, logging.Handler.format) == (handle, format_)
+
+
+def test_extra_attributes_are_cleaned_on_the_record_itself() -> None:
+    """Socket and queue handlers ship record.__dict__, not the formatted line."""
+    secret = new_hmac_secret()
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    logger = logging.getLogger("bkm_test_extra_record")
+    logger.propagate = False
+    handler = Keep()
+    logger.addHandler(handler)
+    try:
+        redact.install([secret])
+        logger.warning("extra", extra={"k": secret})
+    finally:
+        logger.removeHandler(handler)
+    assert secret[:16] not in str(seen[0].__dict__)
