@@ -112,6 +112,11 @@ class DeadlineAdapter(requests.adapters.HTTPAdapter):
         pool_kwargs["ssl_context"] = self._context
         super().init_poolmanager(connections, maxsize, block=block, **pool_kwargs)
 
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        # through an HTTPS_PROXY tunnel too, the TLS session with Binance keeps the deadline
+        proxy_kwargs.setdefault("ssl_context", self._context)
+        return super().proxy_manager_for(proxy, **proxy_kwargs)
+
 
 @contextlib.contextmanager
 def deadline(at: float) -> Iterator[None]:
