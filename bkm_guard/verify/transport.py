@@ -93,7 +93,10 @@ class BoundedSession(requests.Session):
         if origin_of(text) not in self.origins:
             shown = text.split("?", 1)[0][:120]  # never the query: it carries the signature
             raise HostRefused(f"verification sends requests only to the planned HTTPS hosts, not {shown!r}")
-        self.budget.take(kwargs.get("timeout"))
+        timeout = kwargs.get("timeout")
+        if isinstance(timeout, tuple):  # (connect, read): the connect part comes first
+            timeout = timeout[0]
+        self.budget.take(timeout if isinstance(timeout, (int, float)) else None)
         return super().request(method, url, *args, **kwargs)
 
 

@@ -108,7 +108,7 @@ class Verifier:
             if remaining <= 0:
                 return _stopped(base, attempts, f"the {self.timeout:g} s verification deadline passed")
             try:
-                answer = self._probe(env, pair, signer, remaining)
+                answer = self._probe(env, pair, signer, remaining, deadline)
             except transport.Stop as exc:
                 return _stopped(base, attempts, str(exc))
             except BinanceRateLimitError as exc:
@@ -144,7 +144,9 @@ class Verifier:
     def verify_all(self, pairs: Sequence[KeyPair]) -> list[Verification]:
         return [self.verify(pair) for pair in pairs]
 
-    def _probe(self, env: Environment, pair: KeyPair, signer: Signer, timeout: float) -> dict[str, Any]:
+    def _probe(
+        self, env: Environment, pair: KeyPair, signer: Signer, timeout: float, deadline: float
+    ) -> dict[str, Any]:
         from bkm_guard.binance_api import BinanceClient
 
         session = transport.BoundedSession(self.budget, [transport.origin_of(env.base_url)])
@@ -156,6 +158,7 @@ class Verifier:
                 base_url=env.base_url,
                 ca_bundle=self.ca_bundle,
                 timeout=timeout,
+                deadline=deadline,  # the key's one deadline, across all its hosts
                 session=session,
             ) as client,
         ):
