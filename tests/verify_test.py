@@ -551,6 +551,20 @@ def test_verify_command_never_takes_a_key_from_argv(
     assert hosts_env.requests == []
 
 
+@pytest.mark.parametrize("args", [["--format"], ["--max-requests"], ["--output", "x", "--format"]])
+def test_verify_command_never_echoes_a_key_given_as_an_option_value(
+    hosts_env: FakeBinance,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+) -> None:
+    key = make_key()
+    code, out, err = _run(monkeypatch, capsys, "", *args, key)
+    assert code == 2
+    assert key not in out + err
+    assert key[:12] not in out + err
+
+
 def test_verify_command_with_nothing_on_stdin(
     hosts_env: FakeBinance, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
