@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 if TYPE_CHECKING:
-    from bkm_guard.analyzer.context import Context
-    from bkm_guard.analyzer.model import Hit
+    from bkm_guard.static.python.context import Context
+    from bkm_guard.static.model import Hit
 
 FixKind = Literal["safe", "unsafe", "no"]
 Applies = Literal["python", "text", "both"]
@@ -58,11 +58,14 @@ class Rule:
     INSTEAD: ClassVar[str]
     FIX: ClassVar[FixKind] = "no"
     APPLIES: ClassVar[Applies] = "python"
+    #: the byte-level check (bkm_guard.static.prefilter.PREFILTERS) a file must pass for this
+    #: rule to be run on it at all
+    PREFILTER: ClassVar[str]
     VALID: ClassVar[tuple[Valid, ...]] = ()
     INVALID: ClassVar[tuple[Invalid, ...]] = ()
 
     def check(self, ctx: Context) -> Iterable[Hit]:
-        """Hits in one Python file (text files go through bkm_guard.textscan)."""
+        """Hits in one Python file (text files go through bkm_guard.static.text)."""
         return ()
 
     @classmethod

@@ -8,6 +8,7 @@ from bkm_guard.rules.base import Invalid, Rule, Valid
 class CredentialInTextFile(Rule):
     CODE = "BKM004"
     NAME = "credential-in-text-file"
+    PREFILTER = "credential"
     MESSAGE = "Binance API {what} in `{name}` in a text file (masked {masked}); move it to a secret store"
     APPLIES = "text"
     WHAT = ("Finds Binance API keys and secrets in every other text file: .env, JSON, YAML, TOML, INI, "

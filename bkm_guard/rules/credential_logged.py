@@ -8,15 +8,16 @@ from typing import TYPE_CHECKING
 from bkm_guard.rules.base import Invalid, Rule, Valid
 
 if TYPE_CHECKING:
-    import libcst as cst
+    import ast
 
-    from bkm_guard.analyzer.context import Context
-    from bkm_guard.analyzer.model import Hit
+    from bkm_guard.static.python.context import Context
+    from bkm_guard.static.model import Hit
 
 
 class CredentialLogged(Rule):
     CODE = "BKM201"
     NAME = "credential-logged"
+    PREFILTER = "output"
     MESSAGE = "credential `{name}` shown by {how}; log a masked form instead"
     WHAT = ("Finds credential variables and attributes (`api_key`, `API_SECRET`, `client.API_KEY`, "
             "`exchange.secret`, `os.environ[\"BINANCE_API_SECRET\"]` ...) passed to print(), to a logging "
@@ -43,7 +44,7 @@ class CredentialLogged(Rule):
 
     def check(self, ctx: Context) -> Iterable[Hit]:
         from bkm_guard import masking
-        from bkm_guard.analyzer.model import Hit
+        from bkm_guard.static.model import Hit
 
         for output in ctx.facts.outputs:
             for arg in output.args:
@@ -66,80 +67,79 @@ def _is_credential_name(ctx: Context, name: str) -> bool:
     return ctx.facts.role(name) is not None and name_parts(name) != ["key"]
 
 
-def _credential_ref(ctx: Context, expr: cst.BaseExpression, depth: int) -> str | None:
+def _credential_ref(ctx: Context, expr: ast.expr, depth: int) -> str | None:  # noqa: C901, PLR0911
     """The credential an expression shows, by name (`api_key`, `client.API_SECRET`), or None."""
-    import libcst as cst
+    import ast
 
-    from bkm_guard.analyzer.strings import string_value
+    from bkm_guard.static.python.names import full_name
 
     if depth > 6:
         return None
-    if isinstance(expr, cst.Name):
-        if _is_credential_name(ctx, expr.value):
-            return expr.value
+    if isinstance(expr, ast.Name):
+        if _is_credential_name(ctx, expr.id):
+            return expr.id
         for value in ctx.facts.values_of(expr):
             if _env_lookup(ctx, value) is not None:
-                return expr.value
+                return expr.id
         return None
-    if isinstance(expr, cst.Attribute):
-        if _is_credential_name(ctx, expr.attr.value):
-            return cst.helpers.get_full_name_for_node(expr) or expr.attr.value
+    if isinstance(expr, ast.Attribute):
+        if _is_credential_name(ctx, expr.attr):
+            return full_name(expr) or expr.attr
         return None
-    if isinstance(expr, cst.Subscript | cst.Call):
+    if isinstance(expr, ast.Subscript | ast.Call):
         env = _env_lookup(ctx, expr)
         if env is not None:
             return env
-        if isinstance(expr, cst.Call):
+        if isinstance(expr, ast.Call):
             func = expr.func
             qualified = ctx.facts.qualified(func)
             shows = bool(qualified & {"builtins.str", "builtins.repr", "builtins.format"}) or (
-                isinstance(func, cst.Attribute) and func.attr.value in ("format", "join"))
+                isinstance(func, ast.Attribute) and func.attr in ("format", "join"))
             if shows:
-                for arg in expr.args:
-                    found = _credential_ref(ctx, arg.value, depth + 1)
+                for arg in (*expr.args, *(k.value for k in expr.keywords)):
+                    found = _credential_ref(ctx, arg.value if isinstance(arg, ast.Starred) else arg,
+                                            depth + 1)
                     if found:
                         return found
             return None
-        if len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
-            key = string_value(expr.slice[0].slice.value)
+        if not isinstance(expr.slice, ast.Tuple | ast.Slice):
+            key = ctx.facts.string(expr.slice)
             if key is not None and key.value and _is_credential_name(ctx, key.value):
-                base = cst.helpers.get_full_name_for_node(expr.value) or "…"
+                base = full_name(expr.value) or "…"
                 return f'{base}["{key.value}"]'
         return None
-    if isinstance(expr, cst.FormattedString):
-        for part in expr.parts:
-            if isinstance(part, cst.FormattedStringExpression):
-                found = _credential_ref(ctx, part.expression, depth + 1)
+    if isinstance(expr, ast.JoinedStr):
+        for part in expr.values:
+            if isinstance(part, ast.FormattedValue):
+                found = _credential_ref(ctx, part.value, depth + 1)
                 if found:
                     return found
         return None
-    if isinstance(expr, cst.BinaryOperation):
+    if isinstance(expr, ast.BinOp):
         return _credential_ref(ctx, expr.left, depth + 1) or _credential_ref(ctx, expr.right, depth + 1)
-    if isinstance(expr, cst.ConcatenatedString):
-        return _credential_ref(ctx, expr.left, depth + 1) or _credential_ref(ctx, expr.right, depth + 1)
-    if isinstance(expr, cst.Tuple | cst.List | cst.Set):
-        for element in expr.elements:
-            found = _credential_ref(ctx, element.value, depth + 1)
+    if isinstance(expr, ast.Tuple | ast.List | ast.Set):
+        for element in expr.elts:
+            found = _credential_ref(ctx, element.value if isinstance(element, ast.Starred) else element,
+                                    depth + 1)
             if found:
                 return found
     return None
 
 
-def _env_lookup(ctx: Context, expr: cst.BaseExpression) -> str | None:
+def _env_lookup(ctx: Context, expr: ast.expr) -> str | None:
     """`os.environ["BINANCE_API_SECRET"]`, `os.getenv("...KEY")`: the lookup's text, or None."""
-    import libcst as cst
+    import ast
 
-    from bkm_guard.analyzer import apis
-    from bkm_guard.analyzer.strings import string_value
+    from bkm_guard.static.python import apis
 
-    if (isinstance(expr, cst.Subscript) and "os.environ" in ctx.facts.qualified(expr.value)
-            and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index)):
-        key = string_value(expr.slice[0].slice.value)
+    if (isinstance(expr, ast.Subscript) and "os.environ" in ctx.facts.qualified(expr.value)
+            and not isinstance(expr.slice, ast.Tuple | ast.Slice)):
+        key = ctx.facts.string(expr.slice)
         if key is not None and key.value and ctx.facts.role(key.value) is not None:
             return f'os.environ["{key.value}"]'
-    if isinstance(expr, cst.Call) and any(apis.is_env_getter(q) for q in ctx.facts.qualified(expr.func)):
-        first = expr.args[0].value if expr.args else None
-        key = string_value(first) if first is not None else None
+    if isinstance(expr, ast.Call) and any(apis.is_env_getter(q) for q in ctx.facts.qualified(expr.func)):
+        first = expr.args[0] if expr.args else (expr.keywords[0].value if expr.keywords else None)
+        key = ctx.facts.string(first) if first is not None else None
         if key is not None and key.value and ctx.facts.role(key.value) is not None:
             return f'os.getenv("{key.value}")'
     return None

@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 from bkm_guard.rules.base import Invalid, Rule, Valid
 
 if TYPE_CHECKING:
-    from bkm_guard.analyzer.context import Context
-    from bkm_guard.analyzer.model import Hit
+    from bkm_guard.static.python.context import Context
+    from bkm_guard.static.model import Hit
 
 
 class HardcodedApiKey(Rule):
     CODE = "BKM001"
     NAME = "hardcoded-api-key"
+    PREFILTER = "credential"
     MESSAGE = ("hardcoded Binance API key {where} (masked {masked}); "
                "load it from the environment or bkm_guard.load()")
     FIX = "unsafe"

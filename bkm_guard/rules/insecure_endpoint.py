@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 from bkm_guard.rules.base import Invalid, Rule, Valid
 
 if TYPE_CHECKING:
-    from bkm_guard.analyzer.context import Context
-    from bkm_guard.analyzer.model import Hit
+    from bkm_guard.static.model import Hit
+    from bkm_guard.static.python.context import Context
 
 
 class InsecureEndpoint(Rule):
     CODE = "BKM101"
     NAME = "insecure-endpoint"
+    PREFILTER = "insecure-url"
     MESSAGE = "plaintext Binance endpoint `{url}`; use {secure}"
     FIX = "safe"
     APPLIES = "both"
@@ -41,47 +42,41 @@ class InsecureEndpoint(Rule):
     )
 
     def check(self, ctx: Context) -> Iterable[Hit]:
-        import libcst as cst
-
         from bkm_guard import masking
-        from bkm_guard.analyzer.model import Hit, ReplacePiece
-        from bkm_guard.analyzer.strings import Piece
         from bkm_guard.hosts import INSECURE_URL_RE, SECURE_SCHEME, is_binance_host
+        from bkm_guard.static.model import Hit, ReplacePiece
+        from bkm_guard.static.python.strings import Piece
 
         for value in ctx.facts.strings:
             joined = value.joined
             if "://" not in joined:
+                continue
+            urls = [url for url in INSECURE_URL_RE.finditer(joined)
+                    if is_binance_host(url.group("host").rstrip(".").lower())]
+            if not urls:
                 continue
             offsets: list[tuple[int, Piece | None]] = []
             position = 0
             for piece in value.pieces:
                 offsets.append((position, piece))
                 position += 1 if piece is None else len(piece.text)
-            for url in INSECURE_URL_RE.finditer(joined):
+            for url in urls:
                 host = url.group("host").rstrip(".").lower()
-                if not is_binance_host(host):
-                    continue
                 scheme = url.group("scheme").lower()
                 label = f"{scheme}://{host}"
                 secure = SECURE_SCHEME[scheme]
-                piece_start, piece = next((o, p) for o, p in reversed(offsets) if o <= url.start())
+                piece_start, piece = next(((o, p) for o, p in reversed(offsets) if o <= url.start()),
+                                          (0, None))
                 if piece is None:
                     continue
                 k = url.start() - piece_start
-                line, column = ctx.start(piece.node)
-                quote_offset = 0
-                if isinstance(piece.node, cst.SimpleString):
-                    quote_offset = len(piece.node.prefix) + len(piece.node.quote)
+                line, column = ctx.index.position(piece.start)
                 fix: tuple[ReplacePiece, ...] = ()
                 raw_at = k if piece.raw == piece.text else piece.raw.find(url.group("scheme") + "://")
                 if raw_at >= 0 and piece.raw[raw_at:].lower().startswith(scheme + "://"):
-                    fix = (ReplacePiece(piece.node, raw_at, raw_at + len(scheme), secure),)
-                    before = piece.raw[:raw_at]
-                    if "\n" in before:
-                        line += before.count("\n")
-                        column = raw_at - before.rfind("\n")
-                    else:
-                        column += quote_offset + raw_at
+                    at = piece.raw_start + raw_at
+                    fix = (ReplacePiece(at, at + len(scheme), secure),)
+                    line, column = ctx.index.position(at)
                 yield Hit(self.CODE, line, column,
                           f"plaintext Binance endpoint `{label}`; use {secure}://",
                           masking.fingerprint("BKM101:" + label), "", line, column + len(url.group()),

@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 from bkm_guard.rules.base import Invalid, Rule, Valid
 
 if TYPE_CHECKING:
-    from bkm_guard.analyzer.context import Context
-    from bkm_guard.analyzer.model import Hit
+    from bkm_guard.static.python.context import Context
+    from bkm_guard.static.model import Hit
 
 
 class PrivateKey(Rule):
     CODE = "BKM003"
     NAME = "private-key"
+    PREFILTER = "private-key"
     MESSAGE = "hardcoded private key ({label} PEM, masked {masked}); keep it out of the repository"
     APPLIES = "both"
     WHAT = ("Finds PEM private keys (PKCS#8 plain or encrypted, PKCS#1 RSA, EC, OpenSSH), in string "
@@ -37,7 +38,7 @@ class PrivateKey(Rule):
     )
 
     def check(self, ctx: Context) -> Iterable[Hit]:
-        from bkm_guard.analyzer.model import Hit
+        from bkm_guard.static.model import Hit
 
         for match in ctx.private_keys:
             line_end = ctx.line_of(match.end)

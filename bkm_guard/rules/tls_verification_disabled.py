@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 from bkm_guard.rules.base import Invalid, Rule, Valid
 
 if TYPE_CHECKING:
-    from bkm_guard.analyzer.context import Context
-    from bkm_guard.analyzer.model import Hit
+    from bkm_guard.static.python.context import Context
+    from bkm_guard.static.model import Hit
 
 
 class TlsVerificationDisabled(Rule):
     CODE = "BKM102"
     NAME = "tls-verification-disabled"
+    PREFILTER = "tls-off"
     MESSAGE = "TLS certificate verification disabled ({snippet}) on a connection to Binance; remove it"
     FIX = "safe"
     WHAT = ("Finds `verify=False`, `\"verify\": False` (python-binance requests_params), "
@@ -50,15 +51,17 @@ class TlsVerificationDisabled(Rule):
 
     def check(self, ctx: Context) -> Iterable[Hit]:
         from bkm_guard import masking
-        from bkm_guard.analyzer.model import Hit, Remove
+        from bkm_guard.static.model import Hit, Remove
 
         for off in ctx.facts.tls_off:
             if not any(ctx.linked(link) for link in off.links):
                 continue
             line, column = ctx.start(off.report)
             source_line = ctx.source.splitlines()[line - 1].strip() if line else ""
+            remove_line, remove_column = ctx.start(off.remove)
+            remove = Remove(off.remove_kind, remove_line, remove_column, ctx.span(off.remove)[0])
             yield Hit(self.CODE, line, column,
                       f"TLS certificate verification disabled (`{off.snippet}`) on a connection to "
                       f"Binance; remove it (the default verifies)",
                       masking.fingerprint("BKM102:" + source_line), "", line, column, "high", "safe",
-                      (Remove(off.remove),))
+                      (remove,))

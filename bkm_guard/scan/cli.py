@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from bkm_guard.errors import ConfigError, GuardError
 from bkm_guard.findings import Finding, Notice
 from bkm_guard.scan import config as config_mod
-from bkm_guard.scan.engine import EngineOptions
+from bkm_guard.static.options import Options
 from bkm_guard.scan.result import CREDENTIAL_CODES, Reported, ScanResult, printable
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 class _Run:
     args: argparse.Namespace
     config: config_mod.Config
-    options: EngineOptions
+    options: Options
     root: str
     jobs: int
 
@@ -149,7 +149,7 @@ def _main(argv: list[str]) -> int:
     select = cfg.selected_codes()
     if args.history and select is None:
         select = CREDENTIAL_CODES  # history is about leaked keys; --select widens it
-    options = EngineOptions(
+    options = Options(
         select=select,
         ignore=cfg.ignored_codes(),
         extra_client_names=cfg.extra_client_names,
@@ -284,7 +284,8 @@ def _mask_line(line: str) -> str:
 def _fix(run: _Run, settings: Settings, result: ScanResult, abspaths: dict[str, str]) -> None:
     import difflib
 
-    from bkm_guard.scan import engine, runner
+    from bkm_guard.scan import runner
+    from bkm_guard.static import pipeline
     from bkm_guard.scan.discovery import FileJob
 
     allowed = {"safe", "unsafe"} if run.args.unsafe_fixes else {"safe"}
@@ -300,7 +301,7 @@ def _fix(run: _Run, settings: Settings, result: ScanResult, abspaths: dict[str, 
             result.notices.append(Notice(display, f"not fixed: cannot read ({exc.strerror})", "error"))
             continue
         try:
-            fixed = engine.fix(display, data, unsafe=run.args.unsafe_fixes, options=settings.options)
+            fixed = pipeline.fix(display, data, unsafe=run.args.unsafe_fixes, options=settings.options)
         except Exception as exc:
             result.notices.append(
                 Notice(display, f"not fixed: internal error ({type(exc).__name__})", "error")

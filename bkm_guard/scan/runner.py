@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     pass
 
 from bkm_guard.findings import Finding, Notice
-from bkm_guard.scan import engine
-from bkm_guard.scan.engine import EngineOptions
+from bkm_guard.static import pipeline
+from bkm_guard.static.options import Options
 from bkm_guard.scan.jobs import GIT_LOW_MEMORY, BlobJob, FileJob
 
 MAX_ANALYZE_BYTES = 4 << 20  # bigger inputs get the recognizer only, in windows
@@ -39,7 +39,7 @@ T = TypeVar("T")
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    options: EngineOptions
+    options: Options
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     max_bytes: int = MAX_ANALYZE_BYTES
     repo: str = ""  # git work tree, for blob jobs
@@ -98,7 +98,7 @@ def scan_data(display: str, data: bytes, settings: Settings) -> Outcome:
     if b"\0" in data[:BINARY_SNIFF]:
         return Outcome(display, nbytes=len(data), skipped="binary")
     if len(data) > settings.max_bytes:
-        from bkm_guard.scan import textscan
+        from bkm_guard.static import text as textscan
 
         found = textscan.scan_bytes(
             data, display, python=_is_python(display, data[:128]), wanted=settings.options.wanted
@@ -107,7 +107,8 @@ def scan_data(display: str, data: bytes, settings: Settings) -> Outcome:
             Outcome(display, tuple(found), (_too_big(display, len(data), settings),), len(data)), settings
         )
     try:
-        findings, notices = engine.analyze(display, data, settings.options)
+        report = pipeline.analyze(display, data, settings.options)
+        findings, notices = report.findings, report.notices
     except Exception as exc:  # the analyzer must not raise; if it does, lose this input only
         return Outcome(
             display,
@@ -170,7 +171,7 @@ def scan_file(job: FileJob, settings: Settings) -> Outcome:
                 head = os.pread(fd, BINARY_SNIFF, 0)
                 if b"\0" in head:
                     return Outcome(display, nbytes=before.st_size, skipped="binary")
-                from bkm_guard.scan import textscan
+                from bkm_guard.static import text as textscan
 
                 found = textscan.scan_fd(
                     fd,
@@ -283,7 +284,7 @@ def _scan_big_blob(job: BlobJob, settings: Settings) -> Outcome:
     """A blob over the cap goes through a temporary file, so memory stays flat."""
     import tempfile
 
-    from bkm_guard.scan import textscan
+    from bkm_guard.static import text as textscan
 
     with tempfile.TemporaryFile() as tmp:
         subprocess.run(
@@ -413,7 +414,7 @@ def execute(
         return
     from concurrent.futures.process import BrokenProcessPool
 
-    engine.preload()
+    pipeline.preload()
     stream = iter(work)
     while True:
         pending: dict[Any, list[T]] = {}

@@ -3,22 +3,21 @@
 
 from __future__ import annotations
 
+import ast
 import bisect
 import dataclasses
 import functools
+import keyword
 import re
-from collections.abc import Iterator, Mapping
-
-import libcst as cst
-from libcst.metadata import CodeRange
+from collections.abc import Iterator
 
 from bkm_guard import masking, recognizer
-from bkm_guard.analyzer import apis
-from bkm_guard.analyzer.facts import Facts, Site
-from bkm_guard.analyzer.model import Hit, ReplaceWithEnv
-from bkm_guard.analyzer.strings import StrValue, string_value
 from bkm_guard.hosts import is_binance_host
 from bkm_guard.recognizer import Role
+from bkm_guard.static.model import Hit, ReplaceWithEnv
+from bkm_guard.static.python import apis
+from bkm_guard.static.python.facts import Facts, Site
+from bkm_guard.static.python.strings import StrValue
 
 _MAX_DEPTH = 6
 _PASS_THROUGH = frozenset({"encode", "decode", "strip"})  # methods whose result is still the secret
@@ -32,7 +31,7 @@ class Reach:
     """A literal that reaches a credential site, and how."""
 
     value: StrValue
-    replace: cst.BaseExpression  # what an unsafe fix replaces
+    replace: ast.expr  # what an unsafe fix replaces
     env_name: str | None  # the variable of an os.getenv(NAME, default) on the way
     via_name: bool  # it came through a variable or attribute
 
@@ -46,131 +45,146 @@ def env_name_for(name: str, role: Role) -> str:
     return upper if upper.startswith("BINANCE_") else f"BINANCE_{upper}"
 
 
+_KEYWORDS_BEFORE_PARENS = frozenset(keyword.kwlist) - {"True", "False", "None"}
+
+
+def _with_parens(source: str, start: int, end: int) -> tuple[int, int]:
+    """The span of an expression with the grouping parentheses around it (`(\n "a"\n "b"\n)`),
+    which belong to it as libcst sees it, but not a call's parentheses (`f("a")`)."""
+    while True:
+        before = source[:start].rstrip()
+        after_at = len(source) - len(source[end:].lstrip())
+        if not before.endswith("(") or not source.startswith(")", after_at):
+            return start, end
+        head = before[:-1].rstrip()
+        word = re.search(r"[A-Za-z0-9_]+$", head)
+        if head.endswith((")", "]")) or (word is not None and word.group() not in _KEYWORDS_BEFORE_PARENS):
+            return start, end  # a call's or a subscript's parentheses
+        start, end = len(before) - 1, after_at + 1
+
+
 class Context:
-    def __init__(self, source: str, facts: Facts, positions: Mapping[cst.CSTNode, CodeRange]) -> None:
+    def __init__(self, source: str, facts: Facts) -> None:
         self.source = source
         self.facts = facts
-        self.positions = positions
-        self._line_starts = [0, *(m.end() for m in re.finditer("\n", source))]
+        self.index = facts.lines
+        self._line_starts = self.index.starts
 
     # --- positions ----------------------------------------------------------------------------
 
-    def start(self, node: cst.CSTNode) -> tuple[int, int]:
+    def start(self, node: ast.AST) -> tuple[int, int]:
         """1-based line and column of a node."""
-        position = self.positions[node].start
-        return position.line, position.column + 1
+        return self.index.start(node)
 
-    def lines(self, node: cst.CSTNode) -> tuple[int, int]:
-        code_range = self.positions[node]
-        return code_range.start.line, code_range.end.line
+    def end(self, node: ast.AST) -> tuple[int, int]:
+        return self.index.end(node)
 
-    def offset(self, line: int, column0: int) -> int:
-        return self._line_starts[line - 1] + column0 if 0 < line <= len(self._line_starts) else 0
+    def lines(self, node: ast.AST) -> tuple[int, int]:
+        return self.index.lines(node)
 
-    def span(self, node: cst.CSTNode) -> tuple[int, int]:
-        code_range = self.positions[node]
-        return (self.offset(code_range.start.line, code_range.start.column),
-                self.offset(code_range.end.line, code_range.end.column))
+    def span(self, node: ast.AST) -> tuple[int, int]:
+        return self.index.span(node)
 
     def line_of(self, offset: int) -> int:
         return bisect.bisect_right(self._line_starts, offset)
 
     # --- data flow ----------------------------------------------------------------------------
 
-    def reach(self, expr: cst.BaseExpression, depth: int = 0, *, via: bool = False,
-              env: str | None = None, replace: cst.BaseExpression | None = None) -> Iterator[Reach]:
+    def reach(self, expr: ast.expr, depth: int = 0, *, via: bool = False,
+              env: str | None = None, replace: ast.expr | None = None) -> Iterator[Reach]:
         """The literals that can be this expression's value, through getenv defaults, wrappers
         (Field, SecretStr, .encode()), `or`, and variables or attributes of the same module."""
         if depth > _MAX_DEPTH:
             return
-        if isinstance(expr, cst.Call):
+        if isinstance(expr, ast.Call):
             qualified = self.facts.qualified(expr.func)
-            positional = [a.value for a in expr.args if a.keyword is None and not a.star]
-            keywords = {a.keyword.value: a.value for a in expr.args if a.keyword is not None}
+            positional = [a for a in expr.args if not isinstance(a, ast.Starred)]
+            keywords = {k.arg: k.value for k in expr.keywords if k.arg is not None}
             if any(apis.is_env_getter(q) for q in qualified):
                 default = positional[1] if len(positional) > 1 else keywords.get("default")
-                name = string_value(positional[0]) if positional else None
+                name = self.facts.string(positional[0]) if positional else None
                 if default is not None:
                     yield from self.reach(default, depth + 1, via=via,
                                           env=name.value if name is not None else env, replace=expr)
             elif any(apis.is_wrapper(q) for q in qualified) or (
-                    isinstance(expr.func, cst.Name) and expr.func.value in apis.VALUE_WRAPPERS):
+                    isinstance(expr.func, ast.Name) and expr.func.id in apis.VALUE_WRAPPERS):
                 inner = keywords.get("default", positional[0] if positional else None)
                 if inner is not None:
                     yield from self.reach(inner, depth + 1, via=via, env=env)
-            elif isinstance(expr.func, cst.Attribute) and expr.func.attr.value in _PASS_THROUGH:
+            elif isinstance(expr.func, ast.Attribute) and expr.func.attr in _PASS_THROUGH:
                 yield from self.reach(expr.func.value, depth + 1, via=via, env=env)
             return
-        if isinstance(expr, cst.BooleanOperation):
-            yield from self.reach(expr.left, depth + 1, via=via, env=env)
-            yield from self.reach(expr.right, depth + 1, via=via, env=env)
+        if isinstance(expr, ast.BoolOp):
+            for operand in expr.values:
+                yield from self.reach(operand, depth + 1, via=via, env=env)
             return
-        if isinstance(expr, cst.IfExp):
+        if isinstance(expr, ast.IfExp):
             yield from self.reach(expr.body, depth + 1, via=via, env=env)
             yield from self.reach(expr.orelse, depth + 1, via=via, env=env)
             return
-        value = string_value(expr)
+        value = self.facts.string(expr)
         if value is not None:
             if value.complete:
                 yield Reach(value, replace if replace is not None else expr, env, via)
             return
-        if isinstance(expr, cst.Name):
+        if isinstance(expr, ast.Name):
             for assigned in self.facts.values_of(expr):
                 yield from self.reach(assigned, depth + 1, via=True, env=env)
-        elif isinstance(expr, cst.Attribute):
-            for assigned in self.facts.attr_values.get(expr.attr.value, ()):
+        elif isinstance(expr, ast.Attribute):
+            for assigned in self.facts.attr_values.get(expr.attr, ()):
                 yield from self.reach(assigned, depth + 1, via=True, env=env)
 
-    def linked(self, node: cst.CSTNode, depth: int = 0) -> bool:
+    def linked(self, node: ast.AST, depth: int = 0) -> bool:  # noqa: C901, PLR0911, PLR0912
         """Does this expression lead to Binance: a Binance URL, a module constant holding one,
         an X-MBX-APIKEY header, a Binance client or its session?"""
         if depth > _MAX_DEPTH:
             return False
-        if isinstance(node, cst.Call):
+        if isinstance(node, ast.Call):
             callee = self.facts.callee(node)
             if callee is not None and callee.binance:
                 return True
-            if any(self.linked(arg.value, depth + 1) for arg in node.args):
+            if any(self.linked(arg, depth + 1) for arg in (*node.args, *(k.value for k in node.keywords))):
                 return True
             func = node.func
-            return isinstance(func, cst.Attribute) and self.linked(func.value, depth + 1)
-        if isinstance(node, cst.Arg):
+            return isinstance(func, ast.Attribute) and self.linked(func.value, depth + 1)
+        if isinstance(node, ast.Starred):
             return self.linked(node.value, depth + 1)
-        value = string_value(node) if isinstance(node, cst.BaseExpression) else None
+        value = self.facts.string(node)
         if value is not None:
             for match in _URL_HOST_RE.finditer(value.joined):
                 if is_binance_host(match.group(1)):
                     return True
             if "x-mbx-apikey" in value.joined.lower():
                 return True
-            if isinstance(node, cst.FormattedString):
-                return any(self.linked(part.expression, depth + 1) for part in node.parts
-                           if isinstance(part, cst.FormattedStringExpression))
-            if isinstance(node, cst.BinaryOperation):
+            if isinstance(node, ast.JoinedStr):
+                return any(self.linked(part.value, depth + 1) for part in node.values
+                           if isinstance(part, ast.FormattedValue))
+            if isinstance(node, ast.BinOp):
                 return self.linked(node.left, depth + 1) or self.linked(node.right, depth + 1)
             return False
-        if isinstance(node, cst.Name):
-            if node.value in self.facts.linked_roots:
+        if isinstance(node, ast.Name):
+            if node.id in self.facts.linked_roots:
                 return True
             return any(self.linked(v, depth + 1) for v in self.facts.values_of(node))
-        if isinstance(node, cst.Attribute):
+        if isinstance(node, ast.Attribute):
             if self.linked(node.value, depth + 1):
                 return True
-            return any(self.linked(v, depth + 1) for v in self.facts.attr_values.get(node.attr.value, ()))
-        if isinstance(node, cst.Subscript):
+            return any(self.linked(v, depth + 1) for v in self.facts.attr_values.get(node.attr, ()))
+        if isinstance(node, ast.Subscript):
             return self.linked(node.value, depth + 1)
-        if isinstance(node, cst.Dict):
-            for element in node.elements:
-                if isinstance(element, cst.DictElement):
-                    key = string_value(element.key)
-                    if key is not None and "x-mbx-apikey" in key.joined.lower():
-                        return True
-                    if self.linked(element.value, depth + 1):
-                        return True
+        if isinstance(node, ast.Dict):
+            for key_node, element in zip(node.keys, node.values, strict=True):
+                if key_node is None:
+                    continue
+                key = self.facts.string(key_node)
+                if key is not None and "x-mbx-apikey" in key.joined.lower():
+                    return True
+                if self.linked(element, depth + 1):
+                    return True
             return False
-        if isinstance(node, cst.FormattedString):
-            return any(self.linked(part.expression, depth + 1) for part in node.parts
-                       if isinstance(part, cst.FormattedStringExpression))
+        if isinstance(node, ast.JoinedStr):
+            return any(self.linked(part.value, depth + 1) for part in node.values
+                       if isinstance(part, ast.FormattedValue))
         return False
 
     # --- credentials --------------------------------------------------------------------------
@@ -197,7 +211,10 @@ class Context:
                 continue
             covered.append(self.span(node))
             first = reach.value.first_piece
-            line, column = self.start(first.node if first is not None else node)
+            if first is not None:
+                line, column = self.index.position(first.start)
+            else:
+                line, column = self.start(node)
             what = "API key" if site.role is Role.KEY else "API secret"
             code = "BKM001" if site.role is Role.KEY else "BKM002"
             fingerprint = masking.fingerprint(value)
@@ -210,10 +227,11 @@ class Context:
             via = " (through a variable)" if reach.via_name and site.kind != "assignment" else ""
             message = (f"hardcoded Binance {what} {site.where}{via} (masked {masking.mask(value)}); "
                        f"load it from the environment or bkm_guard.load()")
-            end_line, end_column = self.positions[node].end.line, self.positions[node].end.column + 1
+            end_line, end_column = self.end(node)
+            start, end = _with_parens(self.source, *self.span(reach.replace))
             hits.append(Hit(code, line, column, message, fingerprint, masking.mask(value), end_line,
                             end_column, "high", "unsafe",
-                            (ReplaceWithEnv(reach.replace, env, reach.value.is_bytes),),
+                            (ReplaceWithEnv(start, end, env, reach.value.is_bytes),),
                             self.lines(node)))
         covered.sort()
         for match in recognizer.find_credentials(self.source):
@@ -239,11 +257,11 @@ class Context:
         return prefix.lstrip().startswith("#")
 
     @functools.cached_property
-    def _string_spans(self) -> list[tuple[int, int, StrValue]]:
-        return sorted((*self.span(s.node), s) for s in self.facts.strings)
+    def _string_spans(self) -> list[tuple[int, int, int, StrValue]]:
+        return sorted((s.span[0], s.span[1], i, s) for i, s in enumerate(self.facts.strings))
 
     def string_at(self, offset: int) -> StrValue | None:
-        for start, end, value in self._string_spans:
+        for start, end, _, value in self._string_spans:
             if start <= offset < end:
                 return value
             if start > offset:

@@ -1,4 +1,5 @@
-"""Python files through the rules: parse once, collect facts in one traversal, run every rule."""
+"""Python sources through the rules: one `ast.parse`, one traversal collecting facts, every
+selected rule over them; the recognizer alone where a source cannot or need not be parsed."""
 
 from __future__ import annotations
 
@@ -6,20 +7,16 @@ import ast
 import dataclasses
 import io
 import tokenize
-from typing import TYPE_CHECKING
+import warnings
 
 from bkm_guard import recognizer
-from bkm_guard.analyzer.model import Hit
-
-if TYPE_CHECKING:
-    import libcst as cst
+from bkm_guard.static.model import Hit
 
 
 @dataclasses.dataclass
 class PythonResult:
     hits: list[Hit]
     problem: str | None = None  # why the Python rules could not run (the text rules still did)
-    module: cst.Module | None = None
     imports_os: bool = False
 
 
@@ -31,47 +28,41 @@ def _selected(code: str, select: frozenset[str] | None, ignore: frozenset[str]) 
 
 def analyze_source(source: str, *, parse: bool, select: frozenset[str] | None = None,
                    ignore: frozenset[str] = frozenset(), extra_clients: tuple[str, ...] = (),
-                   extra_key_names: tuple[str, ...] = ()) -> PythonResult:
+                   extra_key_names: tuple[str, ...] = (),
+                   codes: frozenset[str] | None = None) -> PythonResult:
     """Every rule's hits in one Python source. With parse=False (no Binance name in the file, or
-    too big to parse), only the recognizer runs: credentials and private keys by shape and name."""
+    too big to parse), only the recognizer runs: credentials and private keys by shape and name.
+    `codes` (the prefilter's candidates) limits which rules run; None runs them all."""
     from bkm_guard.rules import ALL_RULES
 
-    if parse:
-        # CPython's own parser first: it refuses what Python refuses (Python 2, nesting past its
-        # limits) with a clean error, where libcst's native parser can crash the process on
-        # thousands of nested brackets or chained operators.
-        try:
-            ast.parse(source)
-        except SyntaxError as error:
-            return _unparsed(source, f"not valid Python 3 (syntax error at line {error.lineno})",
-                             select, ignore)
-        except (RecursionError, MemoryError, ValueError, OverflowError):
-            return _unparsed(source, "too deeply nested for the Python rules", select, ignore)
-        # libcst costs ~140 ms to import: only now, when a parse is really wanted
-        import libcst as cst
+    if not parse:
+        return _filter(text_only(source), select, ignore)
+    try:
+        with warnings.catch_warnings():  # invalid escape sequences and the like are not ours to report
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source)
+    except SyntaxError as error:
+        # never the error's text: it quotes the source line, which may hold a secret
+        return _unparsed(source, f"not valid Python 3 (syntax error at line {error.lineno})", select, ignore)
+    except (RecursionError, MemoryError, ValueError, OverflowError):
+        return _unparsed(source, "too deeply nested for the Python rules", select, ignore)
+    from bkm_guard.static.python.context import Context
+    from bkm_guard.static.python.facts import collect
+    from bkm_guard.static.python.strings import LineIndex
 
-        from bkm_guard.analyzer.context import Context
-        from bkm_guard.analyzer.facts import collect
-
-        try:
-            module = cst.parse_module(source)
-        except cst.ParserSyntaxError as error:
-            # never the error's text: it quotes the source line, which may hold a secret
-            return _unparsed(source, f"not valid Python 3 (syntax error at line {error.raw_line})",
-                             select, ignore)
-        except (RecursionError, MemoryError, ValueError, TypeError):
-            return _unparsed(source, "could not be parsed as Python", select, ignore)
-        try:
-            facts, positions = collect(module, extra_clients, extra_key_names)
-            context = Context(source, facts, positions)
-            hits: list[Hit] = []
-            for code, rule in ALL_RULES.items():
-                if rule.APPLIES != "text" and _selected(code, select, ignore):
-                    hits.extend(rule().check(context))
-        except RecursionError:
-            return _unparsed(source, "nested too deeply for the Python rules", select, ignore)
-        return PythonResult(hits, None, module, facts.imports_os)
-    return _filter(text_only(source), select, ignore)
+    try:
+        facts = collect(tree, LineIndex(source), extra_clients, extra_key_names)
+        context = Context(source, facts)
+        hits: list[Hit] = []
+        for code, rule in ALL_RULES.items():
+            if rule.APPLIES == "text" or not _selected(code, select, ignore):
+                continue
+            if codes is not None and code not in codes:
+                continue
+            hits.extend(rule().check(context))
+    except RecursionError:
+        return _unparsed(source, "nested too deeply for the Python rules", select, ignore)
+    return PythonResult(hits, None, facts.imports_os)
 
 
 def _unparsed(source: str, why: str, select: frozenset[str] | None,

@@ -1,4 +1,5 @@
-"""The recognizer alone, over bytes of any size in bounded memory: the path for huge inputs.
+"""The one text scanner: the recognizer's findings in a text (BKM003, BKM004, BKM101), and the
+same over bytes of any size in bounded memory, the path for huge inputs.
 
 Files over the analysis size cap (generated code, minified bundles, a 50 MB single-line
 dump) are not parsed; they are read in overlapping windows and every window the byte
@@ -11,14 +12,48 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from bkm_guard import recognizer
 from bkm_guard.findings import Finding
-from bkm_guard.suppression import Suppressions
+from bkm_guard.static.model import Hit, ReplacePieceText
+from bkm_guard.static.suppression import Suppressions
 
-if TYPE_CHECKING:
-    from bkm_guard.analyzer.model import Hit
+_WHAT = {recognizer.Kind.API_KEY: "API key", recognizer.Kind.API_SECRET: "API secret"}
+
+
+def scan_text(text: str) -> list[Hit]:
+    """Every BKM003/BKM004/BKM101 hit in a text. BKM101 hits carry their text fix."""
+    hits: list[Hit] = []
+    lines: list[str] | None = None
+    for match in recognizer.find_all(text):
+        if match.kind is recognizer.Kind.INSECURE_URL:
+            scheme = match.label.partition("://")[0]
+            secure = {"http": "https", "ws": "wss"}[scheme]
+            hits.append(Hit("BKM101", match.line, match.column,
+                            f"plaintext Binance endpoint `{match.label}`; use {secure}://",
+                            match.fingerprint, "", match.line, match.column + match.end - match.start,
+                            "high", "safe",
+                            (ReplacePieceText(match.start, match.start + len(scheme), secure),)))
+        elif match.kind is recognizer.Kind.PRIVATE_KEY:
+            last = match.line + text.count("\n", match.start, match.end)
+            hits.append(Hit("BKM003", match.line, match.column,
+                            f"private key ({match.label} PEM, masked {match.masked}) in a committed file; "
+                            f"remove it from the repository and rotate the key on Binance",
+                            match.fingerprint, match.masked, last, 1, "high", "no", (), (match.line, last)))
+        else:
+            if lines is None:
+                lines = text.splitlines()
+            prefix = lines[match.line - 1][: match.column - 1] if match.line <= len(lines) else ""
+            name = recognizer.name_before(prefix)
+            what = _WHAT.get(match.kind, "credential (key or secret)")
+            where = f" in `{name}`" if name else ""
+            hits.append(Hit("BKM004", match.line, match.column,
+                            f"Binance {what}{where} in a text file (masked {match.masked}); move it to a "
+                            f"secret store or an untracked file",
+                            match.fingerprint, match.masked, match.line,
+                            match.column + match.end - match.start, match.confidence, "no"))
+    return hits
+
 
 CORE = 1 << 20  # bytes each window owns
 _CONTEXT = 16 << 10  # bytes of context on each side (longer than any PEM private key)
@@ -44,11 +79,9 @@ def _chars(data: bytes) -> int:
 
 def _window_hits(text: str, *, python: bool) -> list[Hit]:
     """The same rules, messages and codes as a file under the cap gets without a parse."""
-    from bkm_guard.textscan import scan_text
-
     if not python:
         return scan_text(text)
-    from bkm_guard.analyzer.engine import text_only
+    from bkm_guard.static.python.analyze import text_only
 
     return [*text_only(text).hits, *(hit for hit in scan_text(text) if hit.code == "BKM101")]
 

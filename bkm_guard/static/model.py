@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Literal
-
-if TYPE_CHECKING:
-    import libcst as cst
+from typing import Literal
 
 Fixable = Literal["safe", "unsafe", "no"]
 Confidence = Literal["high", "medium", "low"]
@@ -14,10 +11,8 @@ Confidence = Literal["high", "medium", "low"]
 
 @dataclasses.dataclass(frozen=True)
 class ReplacePiece:
-    """Rewrite part of one literal piece (a SimpleString, or the text part of an f-string):
-    `start`/`end` index the piece's source text between its quotes."""
+    """Replace source[start:end] (character offsets) inside one literal: `http` → `https`."""
 
-    node: cst.SimpleString | cst.FormattedStringText
     start: int
     end: int
     text: str
@@ -25,20 +20,23 @@ class ReplacePiece:
 
 @dataclasses.dataclass(frozen=True)
 class Remove:
-    """Drop an argument, a dict element or a small statement."""
+    """Drop a keyword argument, a dict element or a small statement, found by where it starts
+    (1-based line and column in the analyzed source)."""
 
-    node: cst.CSTNode
+    kind: Literal["arg", "dict-element", "statement"]
+    line: int
+    column: int
+    offset: int  # the same place as a character offset
 
 
 @dataclasses.dataclass(frozen=True)
 class ReplaceWithEnv:
-    """Replace a hardcoded credential expression by `os.environ["NAME"]`."""
+    """Replace the expression at source[start:end] by `os.environ["NAME"]`."""
 
-    node: cst.BaseExpression
+    start: int
+    end: int
     env_name: str
     is_bytes: bool
-
-
 
 
 @dataclasses.dataclass(frozen=True)

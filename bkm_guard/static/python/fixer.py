@@ -1,4 +1,10 @@
-"""Apply the fixes the rules offered, as edits of the same syntax tree (formatting is kept)."""
+"""Apply the fixes the rules offered to one Python source, losslessly.
+
+Replacements (`http` → `https`, a literal → `os.environ["NAME"]`) are edits of the text at the
+offsets the analysis found. Removals (`verify=False`, `"verify": False`, `session.verify = False`)
+need the commas and lines around them to come out right: only they, and adding `import os`, go
+through libcst, whose round trip keeps every other byte of the file.
+"""
 
 from __future__ import annotations
 
@@ -7,62 +13,40 @@ from typing import TypeVar
 
 import libcst as cst
 
-from bkm_guard.analyzer.model import FixAction, Remove, ReplacePiece, ReplaceWithEnv
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from bkm_guard.static.model import FixAction, Remove, ReplacePiece, ReplaceWithEnv
 
 # a call argument or a dict element: both carry their own trailing comma
 _Listed = TypeVar("_Listed", cst.Arg, cst.BaseDictElement)
 
 
-class _Fixer(cst.CSTTransformer):
-    def __init__(self, actions: Sequence[FixAction]) -> None:
+class _Remover(cst.CSTTransformer):
+    """Drops the arguments, dict elements and small statements that start where the rules said."""
+
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, removals: Sequence[Remove]) -> None:
         super().__init__()
-        self.piece_edits: dict[int, list[tuple[int, int, str]]] = {}
+        self.wanted = {(r.kind, r.line, r.column) for r in removals}
         self.removals: set[int] = set()
-        self.replacements: dict[int, ReplaceWithEnv] = {}
-        for action in actions:
-            if isinstance(action, ReplacePiece):
-                edit = (action.start, action.end, action.text)
-                self.piece_edits.setdefault(id(action.node), []).append(edit)
-            elif isinstance(action, Remove):
-                self.removals.add(id(action.node))
-            elif isinstance(action, ReplaceWithEnv):
-                self.replacements[id(action.node)] = action
-        self.replaced = 0
 
-    @staticmethod
-    def _edit(raw: str, edits: list[tuple[int, int, str]]) -> str:
-        for start, end, text in sorted(set(edits), reverse=True):
-            raw = raw[:start] + text + raw[end:]
-        return raw
+    def _mark(self, kind: str, node: cst.CSTNode) -> None:
+        position = self.get_metadata(PositionProvider, node).start
+        if (kind, position.line, position.column + 1) in self.wanted:
+            self.removals.add(id(node))
 
-    def leave_SimpleString(self, original_node: cst.SimpleString,
-                           updated_node: cst.SimpleString) -> cst.BaseExpression:
-        edits = self.piece_edits.get(id(original_node))
-        if not edits:
-            return updated_node
-        head = len(original_node.prefix) + len(original_node.quote)
-        value = original_node.value
-        raw = value[head : len(value) - len(original_node.quote)]
-        tail = value[len(value) - len(original_node.quote) :]
-        return updated_node.with_changes(value=value[:head] + self._edit(raw, edits) + tail)
+    def visit_Arg(self, node: cst.Arg) -> None:
+        self._mark("arg", node)
 
-    def leave_FormattedStringText(self, original_node: cst.FormattedStringText,
-                                  updated_node: cst.FormattedStringText) -> cst.FormattedStringText:
-        edits = self.piece_edits.get(id(original_node))
-        if not edits:
-            return updated_node
-        return updated_node.with_changes(value=self._edit(original_node.value, edits))
+    def visit_DictElement(self, node: cst.DictElement) -> None:
+        self._mark("dict-element", node)
 
-    def on_leave(  # type: ignore[override]
-        self, original_node: cst.CSTNode, updated_node: cst.CSTNode
-    ) -> cst.CSTNode:
-        result = super().on_leave(original_node, updated_node)
-        action = self.replacements.get(id(original_node))
-        if action is not None and isinstance(result, cst.BaseExpression):
-            self.replaced += 1
-            suffix = ".encode()" if action.is_bytes else ""
-            return cst.parse_expression(f'os.environ["{action.env_name}"]{suffix}')
-        return result  # type: ignore[return-value]
+    def visit_Assign(self, node: cst.Assign) -> None:
+        self._mark("statement", node)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._mark("statement", node)
 
     def _kept(self, originals: Sequence[_Listed], updated: Sequence[_Listed]) -> list[_Listed]:
         """The updated items minus the removed ones; the last kept item takes the trailing
@@ -133,10 +117,50 @@ def _is_future_import(statement: cst.BaseStatement) -> bool:
     )
 
 
-def apply_fixes(module: cst.Module, actions: Sequence[FixAction], *, imports_os: bool) -> str:
+def apply_fixes(source: str, actions: Sequence[FixAction], *, imports_os: bool) -> str:
     """The fixed source of a module."""
-    fixer = _Fixer(actions)
-    fixed = module.visit(fixer)
-    if fixer.replaced and not imports_os:
-        fixed = _add_import_os(fixed)
-    return fixed.code
+    edits = sorted({(a.start, a.end, _replacement(a)) for a in actions
+                    if isinstance(a, ReplacePiece | ReplaceWithEnv)}, reverse=True)
+    removals = [a for a in actions if isinstance(a, Remove)]
+    text = source
+    last = len(text) + 1
+    for start, end, replacement in edits:
+        if end > last:  # overlapping edits: the outer one was applied already
+            continue
+        text = text[:start] + replacement + text[end:]
+        last = start
+    replaced = any(isinstance(a, ReplaceWithEnv) for a in actions)
+    if not removals and (imports_os or not replaced):
+        return text
+    # positions of removals move with the edits made before them on their line
+    moved: list[Remove] = []
+    for removal in removals:
+        shift = sum(len(r) - (e - s) for s, e, r in edits if e <= removal.offset)
+        offset = removal.offset + shift
+        line, column = _LineStarts(text).position(offset) if shift else (removal.line, removal.column)
+        moved.append(Remove(removal.kind, line, column, offset))
+    module = cst.parse_module(text)
+    if moved:
+        module = MetadataWrapper(module, unsafe_skip_copy=True).visit(_Remover(moved))
+    if replaced and not imports_os:
+        module = _add_import_os(module)
+    return module.code
+
+
+def _replacement(action: ReplacePiece | ReplaceWithEnv) -> str:
+    if isinstance(action, ReplacePiece):
+        return action.text
+    return f'os.environ["{action.env_name}"]' + (".encode()" if action.is_bytes else "")
+
+
+class _LineStarts:
+    def __init__(self, text: str) -> None:
+        import re
+
+        self.starts = [0, *(m.end() for m in re.finditer("\n", text))]
+
+    def position(self, offset: int) -> tuple[int, int]:
+        import bisect
+
+        line = bisect.bisect_right(self.starts, offset)
+        return line, offset - self.starts[line - 1] + 1
