@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 if TYPE_CHECKING:
-    from bkm_guard.static.python.context import Context
     from bkm_guard.static.model import Hit
+    from bkm_guard.static.python.context import Context
 
 FixKind = Literal["safe", "unsafe", "no"]
 Applies = Literal["python", "text", "both"]

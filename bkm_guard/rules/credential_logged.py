@@ -10,8 +10,8 @@ from bkm_guard.rules.base import Invalid, Rule, Valid
 if TYPE_CHECKING:
     import ast
 
-    from bkm_guard.static.python.context import Context
     from bkm_guard.static.model import Hit
+    from bkm_guard.static.python.context import Context
 
 
 class CredentialLogged(Rule):
@@ -67,7 +67,7 @@ def _is_credential_name(ctx: Context, name: str) -> bool:
     return ctx.facts.role(name) is not None and name_parts(name) != ["key"]
 
 
-def _credential_ref(ctx: Context, expr: ast.expr, depth: int) -> str | None:  # noqa: C901, PLR0911
+def _credential_ref(ctx: Context, expr: ast.expr, depth: int) -> str | None:
     """The credential an expression shows, by name (`api_key`, `client.API_SECRET`), or None."""
     import ast
 

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from bkm_guard.rules.base import Invalid, Rule, Valid
 
 if TYPE_CHECKING:
-    from bkm_guard.static.python.context import Context
     from bkm_guard.static.model import Hit
+    from bkm_guard.static.python.context import Context
 
 
 class TlsVerificationDisabled(Rule):

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 from bkm_guard.errors import ConfigError, GuardError
 from bkm_guard.findings import Finding, Notice
 from bkm_guard.scan import config as config_mod
-from bkm_guard.static.options import Options
 from bkm_guard.scan.result import CREDENTIAL_CODES, Reported, ScanResult, printable
+from bkm_guard.static.options import Options
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -285,8 +285,8 @@ def _fix(run: _Run, settings: Settings, result: ScanResult, abspaths: dict[str, 
     import difflib
 
     from bkm_guard.scan import runner
-    from bkm_guard.static import pipeline
     from bkm_guard.scan.discovery import FileJob
+    from bkm_guard.static import pipeline
 
     allowed = {"safe", "unsafe"} if run.args.unsafe_fixes else {"safe"}
     targets = sorted({r.finding.path for r in result.reported if r.finding.fixable in allowed})

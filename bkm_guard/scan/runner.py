@@ -23,9 +23,9 @@ if TYPE_CHECKING:
     pass
 
 from bkm_guard.findings import Finding, Notice
+from bkm_guard.scan.jobs import GIT_LOW_MEMORY, BlobJob, FileJob
 from bkm_guard.static import pipeline
 from bkm_guard.static.options import Options
-from bkm_guard.scan.jobs import GIT_LOW_MEMORY, BlobJob, FileJob
 
 MAX_ANALYZE_BYTES = 4 << 20  # bigger inputs get the recognizer only, in windows
 BINARY_SNIFF = 8192

@@ -263,5 +263,5 @@ def preload() -> None:
     import ast  # noqa: F401
 
     from bkm_guard.rules import ALL_RULES  # noqa: F401
-    from bkm_guard.static.python import analyze, context, facts  # noqa: F401
     from bkm_guard.static import text  # noqa: F401
+    from bkm_guard.static.python import analyze, context, facts  # noqa: F401

@@ -5,47 +5,66 @@ and returns the codes that could fire. A file with no candidate is never decoded
 tests hold every prefilter to be complete (every INVALID example and every corpus case passes
 it): it may say yes too often, never no where its rule reports. What each one looks for:
 
-* credential (BKM001, BKM002, BKM004): a 64-character alphanumeric run (a key, a 64-hex value
-  that a key position could make a testnet key), also across a backslash-newline inside a
-  literal, or a chain of literals that joins into one (`"Gwwo…" + "x8eA…"`, `("Gwwo…"\\n "x8eA…")`);
+* credential (BKM001, BKM002, BKM004): a run of exactly 64 alphanumerics that the recognizer
+  calls key-shaped (or a 64-hex value, which a key position makes a testnet key), also across a
+  backslash-newline inside a literal, or a chain of literals that joins into 64 or more
+  (`"Gwwo…" + "x8eA…"`, `("Gwwo…"\\n "x8eA…")`);
 * private-key (BKM003): a PEM `PRIVATE KEY` marker;
 * insecure-url (BKM101): `http://` or `ws://` (maybe split: `"http" + "://…"`) followed closely by
   the word binance;
 * tls-off (BKM102): `verify=False`, `"verify": False`, `x.verify = False`, `CERT_NONE`;
-* output (BKM201): a credential-ish name (or a name assigned from one) inside a print(), a
-  logger call or a `raise`: only the lines around each credential-ish name are looked at.
+* output (BKM201): a credential-ish name as code (not words of a message) inside a print(), a
+  logger call or a `raise`, or a name assigned from an environment lookup of one shown there.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Callable, Iterable
 from typing import Final
 
 from bkm_guard import recognizer
+from bkm_guard.static.python.apis import LOG_METHODS
 
-_ALNUM_TABLE: Final = bytes(
-    0x61 if (0x30 <= b <= 0x39 or 0x41 <= b <= 0x5A or 0x61 <= b <= 0x7A) else 0x20 for b in range(256)
-)
 _RUN_OF_KEY: Final = b"a" * recognizer.KEY_LENGTH
-_LITERAL: Final = rb"""[bBrRuUfF]{0,2}(?:"[A-Za-z0-9 \t]*"|'[A-Za-z0-9 \t]*')"""
-_CHAIN_RE: Final = re.compile(_LITERAL + rb"(?:(?:[\s+\\()]|#[^\n]*)*" + _LITERAL + rb")+")
-_PIECE_RE: Final = re.compile(rb"""["']([A-Za-z0-9 \t]*)["']""")
-_SCHEME_RE: Final = re.compile(rb"""(?:http|ws)(?:["'\s+]{0,8})://""")
+
+# Literal chains are looked for in a translation of the bytes to a few classes: a = alphanumeric,
+# q = quote, s = what may stand between two literals of a chain (space, +, \, brackets), n = newline,
+# h = comment start, x = anything else. A regex over it starts with one literal and runs fast.
+def _chain_class(byte: int) -> int:
+    char = chr(byte)
+    if char.isascii() and char.isalnum():
+        return ord("a")
+    return ord({"'": "q", '"': "q", " ": "s", "\t": "s", "\r": "s", "+": "s", "\\": "s", "(": "s",
+                ")": "s", "\n": "n", "#": "h"}.get(char, "x"))
+
+
+_CHAIN_TABLE: Final = bytes(_chain_class(b) for b in range(256))
+_CHAIN_RE: Final = re.compile(rb"qa+q(?:(?:[sn]|h[^n]*)*a{0,2}qa+q)+")
+_PIECE_RE: Final = re.compile(rb"q(a+)q")
+# the opening of a literal that holds nothing but a value (and blanks or escapes around it)
+_OPENING_RE: Final = re.compile(r"""(?:\b[bBrRuUfF]{1,2})?(?P<quote>["'])(?:[ \t]|\\[nrt])*$""")
+_VALUE_PLACES: Final = ("=", "(", ",", "[", "{", "+")
+_VALUE_WORDS: Final = frozenset({"or", "else", "return", "yield", "if", "and", "lambda", "in", "await"})
 _TLS_RE: Final = re.compile(rb"""verify\\?["']?\s*(?::[^=\n]*)?[:=]\s*False|CERT_NONE""")
 _BINANCE_WORDS: Final = (b"binance", b"ccxt", b"x-mbx-apikey")
 # every credential-ish name (recognizer.role_of_name) holds one of these, in any case
 _NAME_MARKS: Final = (b"key", b"sec", b"private", b"hmac")
 _WORD_BYTES: Final = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
-_OUTPUT_START_RE: Final = re.compile(
-    rb"\bprint\s*\(|\braise\b|\.\s*(?:debug|info|warning|warn|error|exception|critical|fatal|log|success"
-    rb"|trace)\s*\("
-)
+# (word, must be called): print(...), raise ..., and <logger>.<method>(...)
+_OUTPUT_WORDS: Final = ((b"print", True), (b"raise", False),
+                        *((b"." + method.encode(), True) for method in sorted(LOG_METHODS)))
+_IDENT_BYTES: Final = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 _QUOTED_RE: Final = re.compile(rb""""(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'""")
 _ASSIGN_RE: Final = re.compile(rb"(?<![=!<>:])=(?!=)")
 _IDENT_RE: Final = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
-_LOOKBACK_LINES: Final = 30
+# the text just before the name in `os.environ["…`, `os.getenv("…`, `environ.get(\n  "…`
+_ENV_LOOKUP_RE: Final = re.compile(
+    rb"""(?:environ\s*\[|environ\s*\.\s*(?:get|setdefault)\s*\(|(?:getenv|putenv)\s*\()\s*[bBrRuUfF]{0,2}["']$"""
+)
+_SHOWN_NAME_RE: Final = re.compile(rb"(?<![A-Za-z0-9_.])[A-Za-z_][A-Za-z0-9_]*")
 
 
 class Data:
@@ -61,6 +80,11 @@ class Data:
     def lowered(self) -> bytes:
         return self.data.lower()
 
+    @functools.cached_property
+    def classes(self) -> bytes:
+        """The bytes translated to the classes of _CHAIN_TABLE."""
+        return self.data.translate(_CHAIN_TABLE)
+
     def mentions(self, words: Iterable[bytes]) -> bool:
         lowered = self.lowered
         return any(word in lowered for word in words)
@@ -70,17 +94,59 @@ class Data:
 
 
 def credential(d: Data) -> bool:
-    if _RUN_OF_KEY in d.data.translate(_ALNUM_TABLE):
+    if _key_shaped_run(d.data, d.classes):
         return True
     if b"\\\n" in d.data or b"\\\r\n" in d.data:  # a literal continued on the next line
         joined = d.data.replace(b"\\\r\n", b"").replace(b"\\\n", b"")
-        if _RUN_OF_KEY in joined.translate(_ALNUM_TABLE):
+        if _key_shaped_run(joined):
             return True
-    for chain in _CHAIN_RE.finditer(d.data):
+    if b"'" not in d.data and b'"' not in d.data:
+        return False
+    for chain in _CHAIN_RE.finditer(d.classes):
         pieces = _PIECE_RE.findall(chain.group())
-        if sum(len(p.strip()) for p in pieces) >= recognizer.KEY_LENGTH:
+        if sum(len(p) for p in pieces) >= recognizer.KEY_LENGTH:
             return True
     return False
+
+
+def _key_shaped_run(data: bytes, translated: bytes | None = None) -> bool:
+    """A run of exactly 64 alphanumerics (maybe just after a `\\n`-style escape) that the
+    recognizer calls a key, or a random-looking 64-hex value: a longer run is no key, nor is a
+    sequence, a digest-free placeholder or one of Binance's documented example keys."""
+    if translated is None:
+        translated = data.translate(_CHAIN_TABLE)  # alphanumerics are "a" there
+    at = translated.find(_RUN_OF_KEY)
+    while at >= 0:
+        end = at + recognizer.KEY_LENGTH
+        while end < len(translated) and translated[end] == 0x61:
+            end += 1
+        start = at
+        if end - at == recognizer.KEY_LENGTH + 1 and at > 0 and data[at - 1] == 0x5C and data[at] in b"nrt":
+            start = at + 1  # "\nKEY": the escape's letter is not part of the value
+        if end - start == recognizer.KEY_LENGTH:
+            shape = recognizer.classify_value(data[start:end].decode("ascii"))
+            if shape is recognizer.Shape.KEY:
+                return True
+            if shape is recognizer.Shape.HEX64 and _hex_in_key_position(data, start, end):
+                return True
+        at = translated.find(_RUN_OF_KEY, end)
+    return False
+
+
+def _hex_in_key_position(data: bytes, start: int, end: int) -> bool:
+    """Could this 64-hex value be in a key position? Under a key-ish name on its line (as the
+    recognizer asks), or as a whole literal where a value goes (`= "…"`, `("…"`, `, "…"`, a line
+    of its own): not inside a longer text, nor as the value of an unrelated key (`"txId": "…"`)."""
+    line_start = data.rfind(b"\n", 0, start) + 1
+    prefix = data[line_start:start].decode("latin-1")
+    name = recognizer.name_before(prefix)
+    if (name and recognizer.role_of_name(name) is not None) or "x-mbx-apikey" in prefix.lower():
+        return True
+    opening = _OPENING_RE.search(prefix)
+    if opening is None or not data.startswith(opening.group("quote").encode(), end):
+        return False
+    before = prefix[: opening.start()].rstrip()
+    return not before or before.endswith(_VALUE_PLACES) or before.rsplit(None, 1)[-1] in _VALUE_WORDS
 
 
 def private_key(d: Data) -> bool:
@@ -89,9 +155,15 @@ def private_key(d: Data) -> bool:
 
 def insecure_url(d: Data) -> bool:
     lowered = d.lowered
-    if b"binance" not in lowered or b"://" not in lowered:
+    if b"binance" not in lowered:
         return False
-    return any(b"binance" in lowered[m.end() : m.end() + 300] for m in _SCHEME_RE.finditer(lowered))
+    at = lowered.find(b"://")
+    while at >= 0:
+        head = lowered[max(0, at - 12) : at].rstrip(b"\"' \t+")
+        if head.endswith((b"http", b"ws")) and b"binance" in lowered[at : at + 300]:
+            return True
+        at = lowered.find(b"://", at + 3)
+    return False
 
 
 def tls_off(d: Data) -> bool:
@@ -104,17 +176,21 @@ def output(d: Data) -> bool:
     if not names:
         return False
     data = d.data
+    regions = _output_regions(data)
+    if not regions:
+        return False
+    starts = [start for start, _ in regions]
     tainted: set[bytes] = set()
     for start, end in names:
-        if _in_output(data, start):
-            return True
-        tainted.update(_assigned_names(data, start))
-    tainted -= {b"self", b"cls", b"def", b"return"}
-    for name in tainted:
-        pattern = re.compile(rb"(?<![A-Za-z0-9_.])" + re.escape(name) + rb"(?![A-Za-z0-9_])")
-        if any(_in_output(data, m.start()) for m in pattern.finditer(data)):
-            return True
-    return False
+        if _covered(regions, starts, start):
+            if _shown_as_code(data, start, end):
+                return True
+        elif _ENV_LOOKUP_RE.search(data, max(0, start - 80), start):
+            tainted.update(_assigned_names(data, start))
+    if not tainted:
+        return False
+    shown = {m.group() for start, end in regions for m in _SHOWN_NAME_RE.finditer(data, start, end)}
+    return bool(tainted & shown)
 
 
 #: The prefilters by name, as rules refer to them.
@@ -133,7 +209,7 @@ def _rules_by_prefilter(python: bool) -> tuple[tuple[str, tuple[str, ...]], ...]
 
     grouped: dict[str, list[str]] = {}
     for code, rule in ALL_RULES.items():
-        if rule.APPLIES != ("text" if python else "python"):
+        if ("text" if python else "python") != rule.APPLIES:
             grouped.setdefault(rule.PREFILTER, []).append(code)
     return tuple((name, tuple(codes)) for name, codes in grouped.items())
 
@@ -207,17 +283,44 @@ def _line_start(data: bytes, offset: int) -> int:
     return data.rfind(b"\n", 0, offset) + 1
 
 
-def _in_output(data: bytes, offset: int) -> bool:
-    """Is this offset inside the arguments of a print/log call or a raise statement (found
-    within the lines above it)?"""
-    window_start = _line_start(data, offset)
-    for _ in range(_LOOKBACK_LINES):
-        if window_start == 0:
-            break
-        window_start = _line_start(data, window_start - 1)
-    window = data[window_start:offset]
-    starts = [m.start() for m in _OUTPUT_START_RE.finditer(window)]
-    return any(_region_end(data, window_start + start) > offset for start in reversed(starts))
+def _output_regions(data: bytes) -> list[tuple[int, int]]:
+    """The merged spans of every print/log call and raise statement (to the end of the line on
+    which its brackets close)."""
+    merged: list[tuple[int, int]] = []
+    for start in _output_starts(data):
+        if merged and start < merged[-1][1]:
+            continue  # inside the region before (a raise of a formatted message ...)
+        merged.append((start, _region_end(data, start)))
+    return merged
+
+
+def _output_starts(data: bytes) -> list[int]:
+    """Where `print(`, `raise` and `.<log method>(` stand (bytes.find: far faster than a regex
+    with alternatives over the whole file)."""
+    found: list[int] = []
+    size = len(data)
+    for word, call in _OUTPUT_WORDS:
+        at = data.find(word)
+        while at >= 0:
+            end = at + len(word)
+            before_ok = word[0] == 0x2E or at == 0 or data[at - 1] not in _IDENT_BYTES
+            if before_ok and (end >= size or data[end] not in _IDENT_BYTES):
+                if not call:
+                    found.append(at)
+                else:
+                    after = end
+                    while after < size and data[after] in b" \t":
+                        after += 1
+                    if after < size and data[after] == 0x28:  # (
+                        found.append(at)
+            at = data.find(word, end)
+    found.sort()
+    return found
+
+
+def _covered(regions: list[tuple[int, int]], starts: list[int], offset: int) -> bool:
+    index = bisect.bisect_right(starts, offset) - 1
+    return index >= 0 and regions[index][0] <= offset < regions[index][1]
 
 
 def _region_end(data: bytes, start: int) -> int:
@@ -234,10 +337,29 @@ def _region_end(data: bytes, start: int) -> int:
             line = line[:hash_at]
         depth += (line.count(b"(") + line.count(b"[") + line.count(b"{")
                   - line.count(b")") - line.count(b"]") - line.count(b"}"))
-        if depth <= 0 and not line.rstrip().endswith(b"\\") or end >= len(data):
+        if (depth <= 0 and not line.rstrip().endswith(b"\\")) or end >= len(data):
             return end + 1
         position = end + 1
     return position
+
+
+def _shown_as_code(data: bytes, start: int, end: int) -> bool:
+    """Is a name inside an output call code (a variable, an attribute, an f-string placeholder,
+    a subscript key `["API_KEY"]`, an environment lookup), rather than words of a message?"""
+    line_start = data.rfind(b"\n", 0, start) + 1
+    line_end = data.find(b"\n", end)
+    line = data[line_start : len(data) if line_end < 0 else line_end]
+    for literal in _QUOTED_RE.finditer(line):
+        lit_start, lit_end = line_start + literal.start(), line_start + literal.end()
+        if not lit_start < start < lit_end:
+            continue
+        head = line[: literal.start()]
+        prefix = head[len(head.rstrip(b"bBrRuUfF")) :]
+        if b"f" in prefix.lower():
+            return b"{" in data[lit_start:start]
+        before = head[: len(head) - len(prefix)].rstrip()
+        return before.endswith((b"[", b"(")) and data[lit_start + 1 : lit_end - 1] == data[start:end]
+    return True
 
 
 def _assigned_names(data: bytes, offset: int) -> set[bytes]:

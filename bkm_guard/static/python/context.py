@@ -134,7 +134,7 @@ class Context:
             for assigned in self.facts.attr_values.get(expr.attr, ()):
                 yield from self.reach(assigned, depth + 1, via=True, env=env)
 
-    def linked(self, node: ast.AST, depth: int = 0) -> bool:  # noqa: C901, PLR0911, PLR0912
+    def linked(self, node: ast.AST, depth: int = 0) -> bool:
         """Does this expression lead to Binance: a Binance URL, a module constant holding one,
         an X-MBX-APIKEY header, a Binance client or its session?"""
         if depth > _MAX_DEPTH:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-from collections.abc import Iterator
-from typing import Literal
+from collections.abc import Callable, Iterator
+from typing import Any, Literal
 
 from bkm_guard.recognizer import Role, role_of_name
 from bkm_guard.static.python import apis
@@ -111,7 +111,7 @@ class Facts:
         scope = self.scope_of.get(id(node))
         found = scope.resolve(node.id) if scope is not None else None
         values = found.values.get(node.id, []) if found is not None else []
-        yield from values or self.name_values.get(node.id, ())
+        yield from values or self.name_values.get(node.id, [])
 
     def string(self, node: ast.AST | None) -> StrValue | None:
         return string_value(node, self.lines)
@@ -137,74 +137,68 @@ class Facts:
         for child in ast.iter_child_nodes(node):
             self._visit(child)
 
-    def _visit(self, node: ast.AST) -> None:  # noqa: C901, PLR0912 (one dispatch for every node type)
-        kind = type(node)
-        if kind is ast.Name:
-            self.scope_of[id(node)] = self._scope
-            if isinstance(node.ctx, ast.Store | ast.Del):  # type: ignore[attr-defined]
-                self._scope.bind(node.id)  # type: ignore[attr-defined]
-            return
-        if kind is ast.Constant or kind is ast.JoinedStr or kind is ast.BinOp:
-            self._visit_string(node)  # type: ignore[arg-type]
-            return
-        if kind is ast.Call:
-            self._visit_call(node)  # type: ignore[arg-type]
-            return
-        if kind is ast.Attribute:
-            self._visit(node.value)  # type: ignore[attr-defined]
-            return
-        if kind is ast.Assign:
-            for target in node.targets:  # type: ignore[attr-defined]
-                self._record_target(target, node.value, node)  # type: ignore[attr-defined]
+    def _visit(self, node: ast.AST) -> None:
+        handler = _HANDLERS.get(type(node))
+        if handler is None:
             self._children(node)
-            return
-        if kind is ast.AnnAssign:
-            if node.value is not None:  # type: ignore[attr-defined]
-                self._record_target(node.target, node.value, node)  # type: ignore[attr-defined]
-            self._children(node)
-            return
-        if kind is ast.Dict:
-            self._visit_dict(node)  # type: ignore[arg-type]
-            self._children(node)
-            return
-        if kind is ast.FunctionDef or kind is ast.AsyncFunctionDef or kind is ast.Lambda:
-            self._visit_function(node)  # type: ignore[arg-type]
-            return
-        if kind is ast.ClassDef:
-            self._scope.bind(node.name)  # type: ignore[attr-defined]
-            for child in (*node.decorator_list, *node.bases, *node.keywords):  # type: ignore[attr-defined]
+        else:
+            handler(self, node)
+
+    def _visit_name(self, node: ast.Name) -> None:
+        self.scope_of[id(node)] = self._scope
+        if not isinstance(node.ctx, ast.Load):
+            self._scope.bind(node.id)
+
+    def _visit_attribute(self, node: ast.Attribute) -> None:
+        self._visit(node.value)
+
+    def _visit_assign(self, node: ast.Assign | ast.AnnAssign) -> None:
+        if node.value is not None:
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                self._record_target(target, node.value, node)
+        self._children(node)
+
+    def _visit_dict_node(self, node: ast.Dict) -> None:
+        self._visit_dict(node)
+        self._children(node)
+
+    def _visit_class(self, node: ast.ClassDef) -> None:
+        self._scope.bind(node.name)
+        for child in (*node.decorator_list, *node.bases, *node.keywords):
+            self._visit(child)
+        outer, self._scope = self._scope, Scope("class", self._scope)
+        self._body(node.body)
+        self._scope = outer
+
+    def _visit_comprehension(self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp,
+                             ) -> None:
+        outer, self._scope = self._scope, Scope("comprehension", self._scope)
+        for generator in node.generators:
+            self._visit(generator)
+        for part in ("elt", "key", "value"):
+            child = getattr(node, part, None)
+            if child is not None:
                 self._visit(child)
-            outer, self._scope = self._scope, Scope("class", self._scope)
-            self._body(node.body)  # type: ignore[attr-defined]
-            self._scope = outer
-            return
-        if kind in (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp):
-            outer, self._scope = self._scope, Scope("comprehension", self._scope)
-            for generator in node.generators:  # type: ignore[attr-defined]
-                self._visit(generator)
-            for part in ("elt", "key", "value"):
-                child = getattr(node, part, None)
-                if child is not None:
-                    self._visit(child)
-            self._scope = outer
-            return
-        if kind is ast.Import or kind is ast.ImportFrom:
-            bind_import(self._scope, node)  # type: ignore[arg-type]
-            if kind is ast.Import:
-                for alias in node.names:  # type: ignore[attr-defined]
-                    if alias.asname is None and alias.name in ("os", "os.path"):
-                        self.imports_os = True
-            return
-        if kind is ast.Raise:
-            exc = node.exc  # type: ignore[attr-defined]
-            if isinstance(exc, ast.Call):
-                name = full_name(exc.func) or "exception"
-                shown = (*_plain(exc.args), *(k.value for k in exc.keywords))
-                self.outputs.append(Output(exc, f"raise {name}", tuple(shown)))
-            self._children(node)
-            return
-        if kind is ast.ExceptHandler and node.name:  # type: ignore[attr-defined]
-            self._scope.bind(node.name)  # type: ignore[attr-defined]
+        self._scope = outer
+
+    def _visit_import(self, node: ast.Import | ast.ImportFrom) -> None:
+        bind_import(self._scope, node)
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname is None and alias.name in ("os", "os.path"):
+                    self.imports_os = True
+
+    def _visit_raise(self, node: ast.Raise) -> None:
+        exc = node.exc
+        if isinstance(exc, ast.Call):
+            name = full_name(exc.func) or "exception"
+            shown = (*_plain(exc.args), *(k.value for k in exc.keywords))
+            self.outputs.append(Output(exc, f"raise {name}", tuple(shown)))
+        self._children(node)
+
+    def _visit_handler(self, node: ast.ExceptHandler) -> None:
+        if node.name:
+            self._scope.bind(node.name)
         self._children(node)
 
     def _visit_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
@@ -215,8 +209,8 @@ class Facts:
                 self._visit(decorator)
             if node.returns is not None:
                 self._visit(node.returns)
-        for default in (*args.defaults, *(d for d in args.kw_defaults if d is not None)):
-            self._visit(default)
+        for given in (*args.defaults, *(d for d in args.kw_defaults if d is not None)):
+            self._visit(given)
         for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
             if arg is not None and arg.annotation is not None:
                 self._visit(arg.annotation)
@@ -228,13 +222,14 @@ class Facts:
             *zip(args.kwonlyargs, args.kw_defaults, strict=True),
             *((a, None) for a in (args.vararg, args.kwarg) if a is not None),
         ]
-        for arg, default in defaults:
+        for parameter, default in defaults:
+            arg = parameter
             inner.bind(arg.arg, default)
             if default is not None:
                 role = self.role(arg.arg)
                 if role is not None:
                     self._site(Site(default, role, arg.arg,
-                                           f"as the default of parameter `{arg.arg}`", "default"))
+                                    f"as the default of parameter `{arg.arg}`", "default"))
         outer, self._scope = self._scope, inner
         if isinstance(node, ast.Lambda):
             self._visit(node.body)
@@ -275,7 +270,8 @@ class Facts:
 
     # --- assignments ------------------------------------------------------------------------------
 
-    def _record_target(self, target: ast.expr, value: ast.expr, statement: ast.stmt) -> None:
+    def _record_target(self, target: ast.expr, value: ast.expr,
+                       statement: ast.Assign | ast.AnnAssign) -> None:
         if isinstance(target, ast.Name):
             self._scope.bind(target.id, value)
             self.name_values.setdefault(target.id, []).append(value)
@@ -338,7 +334,7 @@ class Facts:
         self._children(node)
         self._calls.pop()
 
-    def _decide_call(self, node: ast.Call, slot: list[Site]) -> None:  # noqa: C901 (one pass over a call)
+    def _decide_call(self, node: ast.Call, slot: list[Site]) -> None:
         qualified = self.qualified(node.func)
         callee = self.callee(node)
         positional = [arg for arg in node.args if not isinstance(arg, ast.Starred)]
@@ -402,6 +398,31 @@ class Facts:
             factory = full_name(receiver.func) if isinstance(receiver, ast.Call) else None
             if "log" in receiver_name.lower() or "getLogger" in (factory or ""):
                 self.outputs.append(Output(node, full_name(func) or func.attr, args))
+
+
+_HANDLERS: dict[type[ast.AST], Callable[[Facts, Any], None]] = {
+    ast.Name: Facts._visit_name,
+    ast.Constant: Facts._visit_string,
+    ast.JoinedStr: Facts._visit_string,
+    ast.BinOp: Facts._visit_string,
+    ast.Call: Facts._visit_call,
+    ast.Attribute: Facts._visit_attribute,
+    ast.Assign: Facts._visit_assign,
+    ast.AnnAssign: Facts._visit_assign,
+    ast.Dict: Facts._visit_dict_node,
+    ast.FunctionDef: Facts._visit_function,
+    ast.AsyncFunctionDef: Facts._visit_function,
+    ast.Lambda: Facts._visit_function,
+    ast.ClassDef: Facts._visit_class,
+    ast.ListComp: Facts._visit_comprehension,
+    ast.SetComp: Facts._visit_comprehension,
+    ast.DictComp: Facts._visit_comprehension,
+    ast.GeneratorExp: Facts._visit_comprehension,
+    ast.Import: Facts._visit_import,
+    ast.ImportFrom: Facts._visit_import,
+    ast.Raise: Facts._visit_raise,
+    ast.ExceptHandler: Facts._visit_handler,
+}
 
 
 def _keyword(call: ast.Call, name: str) -> ast.expr | None:

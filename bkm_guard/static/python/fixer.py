@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 import libcst as cst
-
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from bkm_guard.static.model import FixAction, Remove, ReplacePiece, ReplaceWithEnv

@@ -17,7 +17,7 @@ _BUILTINS: Final = frozenset(dir(builtins))
 
 
 class Scope:
-    __slots__ = ("kind", "parent", "values", "qualified")
+    __slots__ = ("kind", "parent", "qualified", "values")
 
     def __init__(self, kind: ScopeKind, parent: Scope | None) -> None:
         self.kind = kind
