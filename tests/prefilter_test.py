@@ -48,6 +48,7 @@ def test_every_invalid_example_is_a_candidate_of_its_rule(code: str, case: objec
         ('import binance\nprint(config["apiKey"])\n', "BKM201"),
         ('import binance\nlogger.info(\n    "starting: %s",\n    settings.api_secret,\n)\n', "BKM201"),
     ],
+    ids=lambda value: value if value.startswith("BKM") else "",  # never a generated key in an id
 )
 def test_split_and_indirect_candidates(source: str, code: str) -> None:
     assert code in codes_of(source)
