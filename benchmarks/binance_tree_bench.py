@@ -17,17 +17,17 @@ The measuring helpers (process-tree RSS polled from /proc) are scan_bench.py's.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scan_bench import BIN, Measured, detect_secrets_args, git, mb, measure, warm  # noqa: E402
+from scan_bench import BIN, Measured, detect_secrets_args, git, mb, measure, warm
 
 
 def median_of(runs: list[Measured]) -> tuple[float, int]:
@@ -47,7 +47,8 @@ def bench_tree(tree: Path, repeat: int) -> list[tuple[str, str]]:
     warm(tree)
     py = sum(1 for _ in tree.rglob("*.py"))
     runs = interleaved(repeat, {
-        "bkm-guard": [str(BIN / "bkm-guard"), "scan", str(tree), "--format", "json", "--exit-zero", "--quiet"],
+        "bkm-guard": [str(BIN / "bkm-guard"), "scan", str(tree), "--format", "json", "--exit-zero",
+                      "--quiet"],
         "betterleaks": [str(BIN / "betterleaks"), str(tree), "--no-color", "-l", "error"],
     })
     bkm, bkm_peak = median_of(runs["bkm-guard"])
@@ -72,7 +73,8 @@ def _hook(label: str, repo: Path, names: list[str], repeat: int) -> list[tuple[s
     }, cwd=repo)
     bkm, _ = median_of(runs["bkm-guard"])
     ds, _ = median_of(runs["detect-secrets-hook"])
-    print(f"[hook] {label}: bkm-guard {bkm * 1000:.0f} ms, detect-secrets-hook {ds * 1000:.0f} ms", flush=True)
+    print(f"[hook] {label}: bkm-guard {bkm * 1000:.0f} ms, detect-secrets-hook {ds * 1000:.0f} ms",
+          flush=True)
     return [
         (f"hook ({label}): bkm-guard scan --pre-commit", f"{bkm * 1000:.0f} ms"),
         (f"hook ({label}): detect-secrets-hook, Binance plugin only", f"{ds * 1000:.0f} ms"),
@@ -108,7 +110,8 @@ def bench_hooks(tree: Path, client: Path, work: Path, repeat: int) -> list[tuple
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tree", type=Path, required=True)
-    parser.add_argument("--client", type=Path, help="python-binance's binance/client.py (default: in --tree)")
+    parser.add_argument("--client", type=Path,
+                        help="python-binance's binance/client.py (default: the one in --tree)")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--only", choices=["tree", "hook"])
     args = parser.parse_args()
@@ -122,8 +125,7 @@ def main() -> int:
             rows += bench_tree(args.tree, args.repeat)
         if args.only in (None, "hook"):
             rows += bench_hooks(args.tree, client, Path(tmp), args.repeat)
-    load = subprocess.run(["cat", "/proc/loadavg"], capture_output=True, text=True, check=False).stdout.split()
-    rows.append(("load average while measuring (1 min)", load[0] if load else "?"))
+    rows.append(("load average at the end (1 min)", f"{os.getloadavg()[0]:.1f}"))
     width = max(len(name) for name, _ in rows)
     print()
     for name, value in rows:

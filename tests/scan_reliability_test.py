@@ -14,10 +14,10 @@ from conftest import make_key
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bkm_guard.scan import runner
-from bkm_guard.scan.cli import main
-from bkm_guard.scan.discovery import FileJob, discover
+from bkm_guard.cli.scan import main
+from bkm_guard.static import runner
 from bkm_guard.static import text as textscan
+from bkm_guard.static.discovery import FileJob, discover
 from bkm_guard.static.options import Options as EngineOptions
 
 SETTINGS = runner.Settings(EngineOptions())

@@ -7,8 +7,8 @@ import dataclasses
 import json
 from typing import Final
 
-from bkm_guard.findings import Notice
 from bkm_guard.static import prefilter
+from bkm_guard.static.findings import Notice
 from bkm_guard.static.model import Hit
 from bkm_guard.static.options import Options
 from bkm_guard.static.suppression import Suppressions

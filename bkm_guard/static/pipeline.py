@@ -22,8 +22,8 @@ import re
 from typing import TYPE_CHECKING, Final
 
 from bkm_guard import recognizer
-from bkm_guard.findings import Finding, Notice
 from bkm_guard.static import prefilter
+from bkm_guard.static.findings import Finding, Notice
 from bkm_guard.static.options import DEFAULT_OPTIONS, Options
 from bkm_guard.static.suppression import Suppressions
 
@@ -262,6 +262,6 @@ def preload() -> None:
     """Import what analysis needs before worker processes fork, so each does not import it again."""
     import ast  # noqa: F401
 
-    from bkm_guard.rules import ALL_RULES  # noqa: F401
     from bkm_guard.static import text  # noqa: F401
     from bkm_guard.static.python import analyze, context, facts  # noqa: F401
+    from bkm_guard.static.rules import ALL_RULES  # noqa: F401

@@ -205,7 +205,7 @@ PREFILTERS: Final[dict[str, Callable[[Data], bool]]] = {
 
 @functools.lru_cache(maxsize=8)
 def _rules_by_prefilter(python: bool) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    from bkm_guard.rules import ALL_RULES
+    from bkm_guard.static.rules import ALL_RULES
 
     grouped: dict[str, list[str]] = {}
     for code, rule in ALL_RULES.items():

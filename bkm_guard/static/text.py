@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 
 from bkm_guard import recognizer
-from bkm_guard.findings import Finding
+from bkm_guard.static.findings import Finding
 from bkm_guard.static.model import Hit, ReplacePieceText
 from bkm_guard.static.suppression import Suppressions
 

@@ -33,7 +33,7 @@ def analyze_source(source: str, *, parse: bool, select: frozenset[str] | None = 
     """Every rule's hits in one Python source. With parse=False (no Binance name in the file, or
     too big to parse), only the recognizer runs: credentials and private keys by shape and name.
     `codes` (the prefilter's candidates) limits which rules run; None runs them all."""
-    from bkm_guard.rules import ALL_RULES
+    from bkm_guard.static.rules import ALL_RULES
 
     if not parse:
         return _filter(text_only(source), select, ignore)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bkm_guard.errors import ConfigError
 from bkm_guard.masking import fingerprint as make_fingerprint
-from bkm_guard.scan.result import Reported
+from bkm_guard.static.result import Reported
 
 FORMAT = "bkm-guard-baseline"
 VERSION = 1

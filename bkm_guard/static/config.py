@@ -60,7 +60,7 @@ class Config:
 
     def ignored_for(self, path: str) -> frozenset[str]:
         """The codes `per-file-ignores` turns off for one display path."""
-        from bkm_guard.scan.globs import matches
+        from bkm_guard.static.globs import matches
 
         codes: set[str] = set()
         for pattern, selectors in self.per_file_ignores:
@@ -100,7 +100,7 @@ def _toml_list(values: Iterable[str]) -> str:
 def known_codes() -> tuple[str, ...]:
     """Every rule code: from the rule registry when it is importable."""
     try:
-        from bkm_guard.rules import ALL_RULES  # type: ignore[import-not-found,unused-ignore]
+        from bkm_guard.static.rules import ALL_RULES  # type: ignore[import-not-found,unused-ignore]
     except ImportError:  # the registry is not there (yet): the codes of DESIGN.md
         return _DESIGN_CODES
     codes = sorted({str(rule.CODE) for rule in _iter_rules(ALL_RULES)})

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     pass
 
-from bkm_guard.findings import Finding, Notice
-from bkm_guard.scan.jobs import GIT_LOW_MEMORY, BlobJob, FileJob
 from bkm_guard.static import pipeline
+from bkm_guard.static.findings import Finding, Notice
+from bkm_guard.static.jobs import GIT_LOW_MEMORY, BlobJob, FileJob
 from bkm_guard.static.options import Options
 
 MAX_ANALYZE_BYTES = 4 << 20  # bigger inputs get the recognizer only, in windows
@@ -63,8 +63,8 @@ class Outcome:
 def _ignored_codes(display: str, settings: Settings) -> frozenset[str]:
     if not settings.per_file_ignores:
         return frozenset()
-    from bkm_guard.scan.config import expand_codes
-    from bkm_guard.scan.globs import matches
+    from bkm_guard.static.config import expand_codes
+    from bkm_guard.static.globs import matches
 
     codes: set[str] = set()
     for pattern, selectors in settings.per_file_ignores:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bkm_guard.rules.base import Invalid, Rule, Valid
+from bkm_guard.static.rules.base import Invalid, Rule, Valid
 
 
 class CredentialInTextFile(Rule):

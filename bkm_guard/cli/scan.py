@@ -18,16 +18,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bkm_guard.errors import ConfigError, GuardError
-from bkm_guard.findings import Finding, Notice
-from bkm_guard.scan import config as config_mod
-from bkm_guard.scan.result import CREDENTIAL_CODES, Reported, ScanResult, printable
+from bkm_guard.static import config as config_mod
+from bkm_guard.static.findings import Finding, Notice
 from bkm_guard.static.options import Options
+from bkm_guard.static.result import CREDENTIAL_CODES, Reported, ScanResult, printable
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from bkm_guard.scan.progress import Progress
-    from bkm_guard.scan.runner import Outcome, Settings
+    from bkm_guard.static.progress import Progress
+    from bkm_guard.static.runner import Outcome, Settings
 
 PROG = "bkm-guard scan"
 
@@ -127,11 +127,11 @@ def _main(argv: list[str]) -> int:
     if args.diff and not args.fix:
         args.fix = True
 
-    from bkm_guard.scan import runner
+    from bkm_guard.static import runner
 
     git_mode = args.staged or args.history
     if git_mode:
-        from bkm_guard.scan.gitsource import toplevel
+        from bkm_guard.static.gitsource import toplevel
 
         root = toplevel(args.paths[0] if args.history and args.paths else os.getcwd())
     elif len(args.paths) == 1 and os.path.isdir(args.paths[0]) and not args.pre_commit:
@@ -182,7 +182,7 @@ def _main(argv: list[str]) -> int:
 
 
 def _progress(run: _Run, total_files: int | None, total_bytes: int | None, unit: str) -> Progress:
-    from bkm_guard.scan.progress import Progress
+    from bkm_guard.static.progress import Progress
 
     return Progress(
         total_files=total_files,
@@ -216,8 +216,8 @@ def _collect(
 
 
 def _scan_files(run: _Run, settings: Settings, result: ScanResult) -> None:
-    from bkm_guard.scan import runner
-    from bkm_guard.scan.discovery import discover
+    from bkm_guard.static import runner
+    from bkm_guard.static.discovery import discover
 
     found = discover(
         run.args.paths or ["."], root=run.root, exclude=run.config.exclude, explicit_files=run.args.pre_commit
@@ -233,7 +233,7 @@ def _scan_files(run: _Run, settings: Settings, result: ScanResult) -> None:
 
 
 def _scan_staged(run: _Run, settings: Settings, result: ScanResult) -> None:
-    from bkm_guard.scan import gitsource, runner
+    from bkm_guard.static import gitsource, runner
 
     pathspecs = [os.path.relpath(os.path.abspath(p), run.root) for p in run.args.paths]
     blobs = gitsource.staged_blobs(run.root, pathspecs, run.config.exclude)
@@ -245,7 +245,7 @@ def _scan_staged(run: _Run, settings: Settings, result: ScanResult) -> None:
 
 
 def _scan_history(run: _Run, settings: Settings, result: ScanResult) -> None:
-    from bkm_guard.scan import gitsource, runner
+    from bkm_guard.static import gitsource, runner
 
     result.notices.extend(gitsource.history_notices(run.root))
     revs = gitsource.rev_args(run.root, run.args.since, run.args.branch)
@@ -284,9 +284,8 @@ def _mask_line(line: str) -> str:
 def _fix(run: _Run, settings: Settings, result: ScanResult, abspaths: dict[str, str]) -> None:
     import difflib
 
-    from bkm_guard.scan import runner
-    from bkm_guard.scan.discovery import FileJob
-    from bkm_guard.static import pipeline
+    from bkm_guard.static import pipeline, runner
+    from bkm_guard.static.discovery import FileJob
 
     allowed = {"safe", "unsafe"} if run.args.unsafe_fixes else {"safe"}
     targets = sorted({r.finding.path for r in result.reported if r.finding.fixable in allowed})
@@ -352,7 +351,7 @@ def _write_atomic(path: str, data: bytes) -> None:
 
 
 def _apply_baseline(run: _Run, result: ScanResult) -> int | None:
-    from bkm_guard.scan import baseline
+    from bkm_guard.static import baseline
 
     name = run.args.baseline or run.config.baseline
     if run.args.update_baseline:
@@ -380,7 +379,7 @@ def _apply_baseline(run: _Run, result: ScanResult) -> int | None:
 
 
 def _emit(run: _Run, result: ScanResult) -> None:
-    from bkm_guard.scan.report import render
+    from bkm_guard.static.report import render
 
     args = run.args
     if not args.diff or args.format != "text":

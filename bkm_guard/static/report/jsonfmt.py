@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bkm_guard.scan.result import Reported, ScanResult, printable
+from bkm_guard.static.result import Reported, ScanResult, printable
 
 
 def finding_dict(item: Reported) -> dict[str, Any]:

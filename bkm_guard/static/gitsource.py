@@ -15,10 +15,10 @@ import subprocess
 from collections.abc import Iterable, Iterator, Sequence
 
 from bkm_guard.errors import GuardError
-from bkm_guard.findings import Notice
-from bkm_guard.scan.globs import matches_any
-from bkm_guard.scan.jobs import GIT_LOW_MEMORY, BlobJob
-from bkm_guard.scan.result import Provenance
+from bkm_guard.static.findings import Notice
+from bkm_guard.static.globs import matches_any
+from bkm_guard.static.jobs import GIT_LOW_MEMORY, BlobJob
+from bkm_guard.static.result import Provenance
 
 _GIT_TIMEOUT = 300
 _MODES_SKIPPED = {"160000", "120000"}  # submodules, symlinks

@@ -6,8 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bkm_guard.rules import ALL_RULES
-from bkm_guard.rules.base import render
+from bkm_guard.static.rules import ALL_RULES
+from bkm_guard.static.rules.base import render
 
 _FIX_LABEL = {"safe": "safe fix", "unsafe": "unsafe fix", "no": "no fix"}
 

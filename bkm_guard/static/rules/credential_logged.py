@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from bkm_guard.rules.base import Invalid, Rule, Valid
+from bkm_guard.static.rules.base import Invalid, Rule, Valid
 
 if TYPE_CHECKING:
     import ast

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 
-from bkm_guard.findings import Finding, Notice
+from bkm_guard.static.findings import Finding, Notice
 
 CREDENTIAL_CODES = frozenset({"BKM001", "BKM002", "BKM003", "BKM004"})
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from bkm_guard.scan.result import ScanResult
+from bkm_guard.static.result import ScanResult
 
 FORMATS = ("text", "json", "sarif")
 
 
 def render(fmt: str, result: ScanResult) -> str:
     if fmt == "json":
-        from bkm_guard.scan.report.jsonfmt import render_json
+        from bkm_guard.static.report.jsonfmt import render_json
 
         return render_json(result)
     if fmt == "sarif":
-        from bkm_guard.scan.report.sarif import render_sarif
+        from bkm_guard.static.report.sarif import render_sarif
 
         return render_sarif(result)
     return "".join(item.text() + "\n" for item in result.reported)

@@ -16,9 +16,9 @@ import subprocess
 from collections.abc import Iterable, Iterator
 from typing import Final
 
-from bkm_guard.findings import Notice
-from bkm_guard.scan.globs import matches_any
-from bkm_guard.scan.jobs import FileJob
+from bkm_guard.static.findings import Notice
+from bkm_guard.static.globs import matches_any
+from bkm_guard.static.jobs import FileJob
 
 __all__ = ["Discovery", "FileJob", "discover"]
 

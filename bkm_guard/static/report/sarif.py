@@ -14,8 +14,8 @@ import urllib.parse
 from typing import Any
 
 from bkm_guard import __version__
-from bkm_guard.scan.baseline import finding_fingerprint
-from bkm_guard.scan.result import Reported, ScanResult
+from bkm_guard.static.baseline import finding_fingerprint
+from bkm_guard.static.result import Reported, ScanResult
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFO_URI = "https://github.com/bkm-guard/bkm-guard"
@@ -42,7 +42,7 @@ _SECURITY_SEVERITY = {"error": "8.0", "warning": "5.0", "note": "2.0"}
 
 
 def _markdown(rule: Any) -> str:
-    from bkm_guard.rules.base import render
+    from bkm_guard.static.rules.base import render
 
     return "\n\n".join(
         [
@@ -58,7 +58,7 @@ def _markdown(rule: Any) -> str:
 
 def rule_metadata() -> list[dict[str, Any]]:
     """SARIF reportingDescriptors of every rule, from the rule registry (ALL_RULES)."""
-    from bkm_guard.rules import ALL_RULES
+    from bkm_guard.static.rules import ALL_RULES
 
     out = []
     for code in sorted(ALL_RULES):

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 
 # command -> (module with `main(argv) -> int`, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "scan": ("bkm_guard.scan.cli", "find hardcoded Binance credentials and insecure endpoints"),
+    "scan": ("bkm_guard.cli.scan", "find hardcoded Binance credentials and insecure endpoints"),
     "keys": ("bkm_guard.keys_cli", "manage the encrypted key store (init, add, list, rotate, ...)"),
-    "rule": ("bkm_guard.rules.cli", "explain a rule code, with examples"),
+    "rule": ("bkm_guard.cli.rule", "explain a rule code, with examples"),
 }
 
 USAGE = "usage: bkm-guard {" + ",".join(COMMANDS) + "} [--help] ..."

@@ -23,7 +23,7 @@ from typing import Any
 
 _INDIRECT_FILTER = "detect_secrets.filters.heuristic.is_indirect_reference"
 # by import path, not __name__ (which is "__main__" under `python -m`): baselines record it
-_OUR_FILTER = "bkm_guard.detect_secrets_hook.is_indirect_reference_unless_binance"
+_OUR_FILTER = "bkm_guard.cli.detect_secrets_hook.is_indirect_reference_unless_binance"
 _PLUGIN_NAME = "BinanceDetector"
 
 
@@ -34,7 +34,7 @@ def is_indirect_reference_unless_binance(secret: str, line: str, plugin: Any = N
     """
     from detect_secrets.filters.heuristic import is_indirect_reference
 
-    from bkm_guard.detect_secrets_plugin import BinanceDetector
+    from bkm_guard.static.detect_secrets_plugin import BinanceDetector
 
     return not isinstance(plugin, BinanceDetector) and bool(is_indirect_reference(line))
 
@@ -47,7 +47,7 @@ def register_plugin() -> None:
     """
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
 
-    from bkm_guard.detect_secrets_plugin import BinanceDetector
+    from bkm_guard.static.detect_secrets_plugin import BinanceDetector
 
     mapping: dict[str, type[Any]] = get_mapping_from_secret_type_to_class()
     mapping[BinanceDetector.secret_type] = BinanceDetector
