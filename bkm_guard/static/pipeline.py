@@ -142,6 +142,8 @@ def _hits(path: str, data: bytes, options: Options) -> tuple[list[Hit], list[Not
                                           extra_key_names=options.extra_key_names,
                                           extra_client_names=options.extra_client_names)
     codes = frozenset(code for code in codes if options.wanted(code))
+    if kind == "notebook":
+        binance = prefilter.mentions_binance(data, options.extra_client_names)
     if not codes and not (kind == "notebook" and binance):
         return [], [], state
     if b"\x00" in data and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):

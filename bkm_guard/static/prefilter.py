@@ -32,17 +32,18 @@ _RUN_OF_KEY: Final = b"a" * recognizer.KEY_LENGTH
 
 # Literal chains are looked for in a translation of the bytes to a few classes: a = alphanumeric,
 # q = quote, s = what may stand between two literals of a chain (space, +, \, brackets), n = newline,
-# h = comment start, x = anything else. A regex over it starts with one literal and runs fast.
+# b = backslash, h = comment start, x = anything else. A regex over it starts with one literal and runs fast.
 def _chain_class(byte: int) -> int:
     char = chr(byte)
     if char.isascii() and char.isalnum():
         return ord("a")
-    return ord({"'": "q", '"': "q", " ": "s", "\t": "s", "\r": "s", "+": "s", "\\": "s", "(": "s",
+    return ord({"'": "q", '"': "q", " ": "s", "\t": "s", "\r": "s", "+": "s", "\\": "b", "(": "s",
                 ")": "s", "\n": "n", "#": "h"}.get(char, "x"))
 
 
 _CHAIN_TABLE: Final = bytes(_chain_class(b) for b in range(256))
-_CHAIN_RE: Final = re.compile(rb"qa+q(?:(?:[sn]|h[^n]*)*a{0,2}qa+q)+")
+# (unambiguous: a comment runs to its newline, so the regex never backtracks exponentially)
+_CHAIN_RE: Final = re.compile(rb"qa+q(?:(?:[sbn]|h[^n]*(?=n))*a{0,2}qa+q)+")
 _PIECE_RE: Final = re.compile(rb"q(a+)q")
 # the opening of a literal that holds nothing but a value (and blanks or escapes around it)
 _OPENING_RE: Final = re.compile(r"""(?:\b[bBrRuUfF]{1,2})?(?P<quote>["'])(?:[ \t]|\\[nrt])*$""")
@@ -96,7 +97,7 @@ class Data:
 def credential(d: Data) -> bool:
     if _key_shaped_run(d.data, d.classes):
         return True
-    if b"\\\n" in d.data or b"\\\r\n" in d.data:  # a literal continued on the next line
+    if _continued_literal(d):  # a literal continued on the next line: "abc\<newline>def"
         joined = d.data.replace(b"\\\r\n", b"").replace(b"\\\n", b"")
         if _key_shaped_run(joined):
             return True
@@ -107,6 +108,18 @@ def credential(d: Data) -> bool:
         if sum(len(p) for p in pieces) >= recognizer.KEY_LENGTH:
             return True
     return False
+
+
+def _continued_literal(d: Data) -> bool:
+    """A backslash-newline between two alphanumerics (code continues lines after a blank)."""
+    classes = d.classes
+    at = classes.find(b"bn")
+    while at >= 0:
+        after = at + 2
+        if at > 0 and classes[at - 1] == 0x61 and after < len(classes) and classes[after] == 0x61:
+            return True
+        at = classes.find(b"bn", after)
+    return b"bsn" in classes and re.search(rb"abs?na", classes) is not None
 
 
 def _key_shaped_run(data: bytes, translated: bytes | None = None) -> bool:
@@ -218,13 +231,13 @@ def candidates(data: bytes, *, python: bool, extra_key_names: Iterable[str] = ()
                extra_client_names: Iterable[str] = (),
                binance: bool | None = None) -> tuple[frozenset[str], bool]:
     """The codes of the rules that could fire on these bytes (as a Python source, or as any
-    other text), and whether the bytes name Binance. In a Python file that neither names Binance
-    nor holds a credential-shaped value, only the private-key check is worth running: the rules
-    about code talking to Binance are not even asked. `binance` given: what the caller knows
-    (a notebook's cell is Binance code when the notebook names Binance)."""
+    other text), and whether the bytes (of a Python file) name Binance. In a Python file that
+    neither names Binance nor holds a credential-shaped value, only the private-key check is worth
+    running: the rules about code talking to Binance are not even asked. `binance` given: what
+    the caller knows (a notebook's cell is Binance code when the notebook names Binance)."""
     d = Data(data, extra_key_names)
     if binance is None:
-        binance = mentions_binance(d, extra_client_names)
+        binance = python and mentions_binance(d, extra_client_names)
     found: set[str] = set()
     groups = _rules_by_prefilter(python)
     for name, codes in groups:
