@@ -113,3 +113,9 @@ def test_files_without_candidates_never_load_the_parser_modules(tmp_path: Path) 
              "print('bkm_guard.static.python.facts' in sys.modules, 'libcst' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_a_line_of_hashes_after_a_literal_is_no_chain() -> None:
+    """A comment of 60 `#` after a literal made the chain regex backtrack exponentially."""
+    source = 'import binance\nx = "abc"  ' + "#" * 60 + "\ny = 1\n"
+    assert not codes_of(source)
