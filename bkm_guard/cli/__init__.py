@@ -9,7 +9,7 @@ from collections.abc import Sequence
 # command -> (module with `main(argv) -> int`, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "scan": ("bkm_guard.cli.scan", "find hardcoded Binance credentials and insecure endpoints"),
-    "keys": ("bkm_guard.keys_cli", "manage the encrypted key store (init, add, list, rotate, ...)"),
+    "keys": ("bkm_guard.cli.keys", "manage the encrypted key store (init, add, list, rotate, ...)"),
     "rule": ("bkm_guard.cli.rule", "explain a rule code, with examples"),
 }
 
@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     command = COMMANDS.get(args[0])
     if command is None:
-        from bkm_guard.cli_safety import scrub
+        from bkm_guard.cli.safety import scrub
 
         print(f"{USAGE}\nbkm-guard: error: unknown command {scrub(repr(args[0]))}", file=sys.stderr)
         return 2

@@ -34,7 +34,7 @@ PROG = "bkm-guard scan"
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        from bkm_guard.cli_safety import scrub  # argparse echoes what it refuses
+        from bkm_guard.cli.safety import scrub  # argparse echoes what it refuses
 
         self.print_usage(sys.stderr)
         raise ConfigError(scrub(message))

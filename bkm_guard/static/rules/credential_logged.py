@@ -26,7 +26,7 @@ class CredentialLogged(Rule):
            "many people and services read. A secret in a log line is a leaked secret.")
     EXAMPLE = 'log.info("starting with key %s", api_key)'
     INSTEAD = ('log.info("starting with key %s", bkm_guard.masking.mask(api_key))\n'
-               '# or install bkm_guard.redact on the logger')
+               '# or install bkm_guard.runtime.redact on the logger')
     VALID = (
         Valid('import logging, os\nfrom binance.spot import Spot\nlog = logging.getLogger("bot")\n'
               'api_key = os.environ["BINANCE_API_KEY"]\nlog.info("loaded the key from BINANCE_API_KEY")\n'),

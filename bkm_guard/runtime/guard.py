@@ -35,7 +35,7 @@ from bkm_guard.errors import (
     PolicyViolationError,
     StoreError,
 )
-from bkm_guard.policy import (
+from bkm_guard.runtime.policy import (
     PERMISSIONS,
     POWERFUL,
     Policy,
@@ -46,7 +46,7 @@ from bkm_guard.policy import (
 )
 
 if TYPE_CHECKING:
-    from bkm_guard.store import Credentials, KeyStore
+    from bkm_guard.runtime.store import Credentials, KeyStore
 
 __all__ = [
     "CheckReport",
@@ -242,7 +242,7 @@ def _age(report: CheckReport, policy: Policy, name: str, age_days: float, *, wha
 
 
 def _open_store(store: KeyStore | str | os.PathLike[str] | None) -> KeyStore:
-    from bkm_guard.store import KeyStore
+    from bkm_guard.runtime.store import KeyStore
 
     return store if isinstance(store, KeyStore) else KeyStore(store)
 
@@ -252,8 +252,8 @@ def _fetch_restrictions(creds: Credentials, *, base_url: str | None, ca_bundle: 
     import time
 
     deadline = time.monotonic() + timeout  # the budget includes loading the HTTP stack
-    from bkm_guard.binance_api import BinanceClient
-    from bkm_guard.signing import Signer
+    from bkm_guard.runtime.binance_api import BinanceClient
+    from bkm_guard.runtime.signing import Signer
 
     signer = (Signer("hmac", secret=creds.api_secret) if creds.key_type == "hmac" else
               Signer(creds.key_type, private_key=creds.private_key,
@@ -270,7 +270,7 @@ def _run(name: str, report: CheckReport, store: KeyStore, *, base_url: str | Non
     """Steps 1-4, filling `report`; raises GuardError only when a check cannot be made."""
     now = now or dt.datetime.now(dt.timezone.utc)
     if report.check == "live":
-        from bkm_guard.binance_api import check_base_url
+        from bkm_guard.runtime.binance_api import check_base_url
 
         # refuse an insecure endpoint before any secret is decrypted
         report.endpoint = hosts.url_host(check_base_url(base_url or hosts.DEFAULT_REST_URL,
@@ -384,7 +384,7 @@ def load(name: str, *, check: CheckMode = "live", base_url: str | None = None,
     _audit(key_store, "load", report, strict=True)
     _emit_warnings(report)
     if redact:
-        from bkm_guard import redact as redaction
+        from bkm_guard.runtime import redact as redaction
 
         redaction.install(creds.secret_values())
     log.info("bkm-guard: key %r (%s, %s) loaded%s", name, report.purpose, report.fingerprint,

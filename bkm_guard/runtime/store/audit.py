@@ -21,8 +21,8 @@ from filelock import FileLock
 
 from bkm_guard.errors import StoreError
 from bkm_guard.masking import mask
-from bkm_guard.store.paths import AUDIT_LOCK, AUDIT_LOG
-from bkm_guard.store.permissions import FILE_MODE, check_owner, open_private
+from bkm_guard.runtime.store.paths import AUDIT_LOCK, AUDIT_LOG
+from bkm_guard.runtime.store.permissions import FILE_MODE, check_owner, open_private
 
 ExtraValue = str | int | float | bool | None
 LOCK_TIMEOUT: Final = 30.0

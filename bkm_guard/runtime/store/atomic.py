@@ -7,8 +7,8 @@ import os
 import secrets
 from pathlib import Path
 
-from bkm_guard.store.paths import TEMP_PREFIX
-from bkm_guard.store.permissions import open_private
+from bkm_guard.runtime.store.paths import TEMP_PREFIX
+from bkm_guard.runtime.store.permissions import open_private
 
 
 def fsync_dir(directory: Path) -> None:

@@ -18,12 +18,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from bkm_guard.cli_safety import SafeArgumentParser, scrub
+from bkm_guard.cli.safety import SafeArgumentParser, scrub
 from bkm_guard.errors import ConfigError, GuardError, InvalidKeyMaterialError
-from bkm_guard.policy import PERMISSIONS, PURPOSES, Policy, builtin_policy
-from bkm_guard.store import KEY_TYPES, KeyMetadata, KeyStore
-from bkm_guard.store.audit import format_time, utc_now
-from bkm_guard.store.passphrase import (
+from bkm_guard.runtime.policy import PERMISSIONS, PURPOSES, Policy, builtin_policy
+from bkm_guard.runtime.store import KEY_TYPES, KeyMetadata, KeyStore
+from bkm_guard.runtime.store.audit import format_time, utc_now
+from bkm_guard.runtime.store.passphrase import (
     NEW_PASSPHRASE_ENV,
     NEW_PASSPHRASE_FILE_ENV,
     EnvironmentPassphrase,
@@ -359,7 +359,7 @@ def main(argv: Sequence[str] | None = None, *, store_factory: StoreFactory | Non
     """`store_factory` and `stdin` are seams for tests (cheap KDF, planted input)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list and args_list[0] == "check":
-        from bkm_guard.keys_check import main as check_main
+        from bkm_guard.cli.keys_check import main as check_main
 
         result: int = check_main(args_list[1:])
         return result

@@ -7,7 +7,7 @@ from typing import Final
 
 from bkm_guard.errors import InvalidKeyMaterialError
 from bkm_guard.masking import mask
-from bkm_guard.store.metadata import KeyType
+from bkm_guard.runtime.store.metadata import KeyType
 
 _KEY_RE: Final = re.compile(r"[A-Za-z0-9]{64}")
 _MIN_RSA_BITS: Final = 2048

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Final, Protocol, runtime_checkable
 
 from bkm_guard.errors import PassphraseError
-from bkm_guard.store.permissions import check_file
+from bkm_guard.runtime.store.permissions import check_file
 
 PASSPHRASE_ENV: Final = "BKM_GUARD_PASSPHRASE"  # noqa: S105 (a variable name)
 PASSPHRASE_FILE_ENV: Final = "BKM_GUARD_PASSPHRASE_FILE"  # noqa: S105 (a variable name)

@@ -3,8 +3,8 @@
 `bkm_guard.load()` calls `install()` with the secrets it loaded (opt out with
 `load(..., redact=False)`); call it yourself to protect logs before anything is loaded:
 
-    import bkm_guard.redact
-    bkm_guard.redact.install()
+    import bkm_guard.runtime.redact
+    bkm_guard.runtime.redact.install()
 
 The filter masks (with `bkm_guard.masking.mask`) every value it was given, any piece of 16
 or more characters of one, and anything the recognizer takes for a Binance credential or a
@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from bkm_guard.masking import mask
-from bkm_guard.secret_windows import WindowMasker
+from bkm_guard.runtime.secret_windows import WindowMasker
 
 __all__ = ["RedactingFilter", "install", "installed_filter", "redact", "uninstall"]
 
@@ -41,7 +41,7 @@ class RedactingFilter(logging.Filter):
     """A logging filter that rewrites records so they hold no secret; it never drops a record."""
 
     def __init__(self) -> None:
-        super().__init__("bkm_guard.redact")
+        super().__init__("bkm_guard.runtime.redact")
         self._lock = threading.Lock()
         self._values: dict[str, str] = {}
         self._pattern: re.Pattern[str] | None = None

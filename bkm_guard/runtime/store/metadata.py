@@ -7,8 +7,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Literal
 
-from bkm_guard.policy import Policy
-from bkm_guard.store.audit import format_time, parse_time
+from bkm_guard.runtime.policy import Policy
+from bkm_guard.runtime.store.audit import format_time, parse_time
 
 KeyType = Literal["hmac", "ed25519", "rsa"]
 KEY_TYPES: tuple[KeyType, ...] = ("hmac", "ed25519", "rsa")

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3.exceptions
 
-from bkm_guard import hosts, http_budget
+from bkm_guard import hosts
 from bkm_guard.errors import (
     BinanceAPIError,
     BinanceAuthError,
@@ -32,8 +32,9 @@ from bkm_guard.errors import (
     InsecureEndpointError,
 )
 from bkm_guard.masking import mask
-from bkm_guard.secret_windows import WindowMasker
-from bkm_guard.signing import Signer
+from bkm_guard.runtime import http_budget
+from bkm_guard.runtime.secret_windows import WindowMasker
+from bkm_guard.runtime.signing import Signer
 
 log = logging.getLogger(__name__)
 

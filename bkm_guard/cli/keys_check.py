@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from bkm_guard.cli_safety import SafeArgumentParser, looks_like_credential, scrub
+from bkm_guard.cli.safety import SafeArgumentParser, looks_like_credential, scrub
 from bkm_guard.errors import GuardError
-from bkm_guard.guard import CheckReport, check_key
+from bkm_guard.runtime.guard import CheckReport, check_key
 
 if TYPE_CHECKING:
-    from bkm_guard.store import KeyStore
+    from bkm_guard.runtime.store import KeyStore
 
 PROG = "bkm-guard keys check"
 _ON_OFF = {True: "on", False: "off", None: "-"}
@@ -109,7 +109,7 @@ def main(argv: Sequence[str] | None = None, *, store: KeyStore | None = None,
         return 2
     try:
         if store is None:
-            from bkm_guard.store import KeyStore
+            from bkm_guard.runtime.store import KeyStore
 
             store = KeyStore(args.store)
         names = list(args.names) if args.names else store.names()

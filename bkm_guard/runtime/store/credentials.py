@@ -6,7 +6,7 @@ import hmac
 from typing import Any, NoReturn
 
 from bkm_guard.masking import mask
-from bkm_guard.store.metadata import KeyMetadata, KeyType
+from bkm_guard.runtime.store.metadata import KeyMetadata, KeyType
 
 
 class Credentials:
@@ -96,7 +96,7 @@ class Credentials:
         if self._api_secret is not None:
             return {"api_key": self.api_key, "api_secret": self._api_secret}
         if self.key_type == "ed25519":
-            from bkm_guard.store.material import pkcs8_pem
+            from bkm_guard.runtime.store.material import pkcs8_pem
 
             return {"api_key": self.api_key,
                     "private_key": pkcs8_pem(str(self._private_key), self._private_key_password)}
@@ -107,7 +107,7 @@ class Credentials:
         """`ccxt.binance(creds.for_ccxt())`: ccxt takes an Ed25519/RSA PEM as `secret`."""
         if self._api_secret is not None:
             return {"apiKey": self.api_key, "secret": self._api_secret}
-        from bkm_guard.store.material import unencrypted_pem
+        from bkm_guard.runtime.store.material import unencrypted_pem
 
         return {"apiKey": self.api_key,
                 "secret": unencrypted_pem(str(self._private_key), self._private_key_password)}

@@ -33,21 +33,21 @@ from bkm_guard.errors import (
 )
 from bkm_guard.masking import fingerprint as fingerprint_of
 from bkm_guard.masking import mask
-from bkm_guard.policy import Policy, builtin_policy
-from bkm_guard.store import fileformat
-from bkm_guard.store.atomic import remove_stray_temps, unlink_durable, write_atomic
-from bkm_guard.store.audit import AuditLog, format_time, parse_time, utc_now
-from bkm_guard.store.credentials import Credentials
-from bkm_guard.store.kdf import KdfParams
-from bkm_guard.store.material import (
+from bkm_guard.runtime.policy import Policy, builtin_policy
+from bkm_guard.runtime.store import fileformat
+from bkm_guard.runtime.store.atomic import remove_stray_temps, unlink_durable, write_atomic
+from bkm_guard.runtime.store.audit import AuditLog, format_time, parse_time, utc_now
+from bkm_guard.runtime.store.credentials import Credentials
+from bkm_guard.runtime.store.kdf import KdfParams
+from bkm_guard.runtime.store.material import (
     check_api_key,
     check_api_secret,
     check_private_key,
     key_type_of_pem,
 )
-from bkm_guard.store.metadata import KEY_TYPES, KeyMetadata, KeyType
-from bkm_guard.store.passphrase import PassphraseSource, as_source, check_new_passphrase
-from bkm_guard.store.paths import (
+from bkm_guard.runtime.store.metadata import KEY_TYPES, KeyMetadata, KeyType
+from bkm_guard.runtime.store.passphrase import PassphraseSource, as_source, check_new_passphrase
+from bkm_guard.runtime.store.paths import (
     AUDIT_LOG,
     KNOWN_FILES,
     NAME_RE,
@@ -60,7 +60,7 @@ from bkm_guard.store.paths import (
     name_of_key_file,
     validate_name,
 )
-from bkm_guard.store.permissions import (
+from bkm_guard.runtime.store.permissions import (
     FILE_MODE,
     check_dir,
     check_file,

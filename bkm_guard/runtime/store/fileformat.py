@@ -25,7 +25,7 @@ from typing import Any, Final
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from bkm_guard.store.kdf import KdfParams, KdfParamsError, derive_key, new_salt
+from bkm_guard.runtime.store.kdf import KdfParams, KdfParamsError, derive_key, new_salt
 
 MAGIC: Final = b"BKMGUARD"
 VERSION: Final = 1

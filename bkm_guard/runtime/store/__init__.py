@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from bkm_guard.store.audit import AuditEntry, AuditLog
-from bkm_guard.store.credentials import Credentials
-from bkm_guard.store.kdf import KdfParams
-from bkm_guard.store.keystore import AuditIssue, KeyStore, PasswdStatus
-from bkm_guard.store.metadata import KEY_TYPES, KeyMetadata, KeyType
-from bkm_guard.store.passphrase import (
+from bkm_guard.runtime.store.audit import AuditEntry, AuditLog
+from bkm_guard.runtime.store.credentials import Credentials
+from bkm_guard.runtime.store.kdf import KdfParams
+from bkm_guard.runtime.store.keystore import AuditIssue, KeyStore, PasswdStatus
+from bkm_guard.runtime.store.metadata import KEY_TYPES, KeyMetadata, KeyType
+from bkm_guard.runtime.store.passphrase import (
     EnvironmentPassphrase,
     PassphraseSource,
     StaticPassphrase,
 )
-from bkm_guard.store.paths import default_store_dir, validate_name
+from bkm_guard.runtime.store.paths import default_store_dir, validate_name
 
 __all__ = [
     "KEY_TYPES",
