@@ -9,7 +9,7 @@ within a request budget, a rate and a deadline. Results hold masked forms and fi
 * `endpoints`: the hosts tried, in order, and the `BKM_GUARD_VERIFY_HOSTS` override;
 * `transport`: the request budget, the rate and the host allow-list, below the runtime's client;
 * `verifier`: one pair → one `Verification`; `remediation`: what to do next;
-* `report`: text, JSON and SARIF; `cli`: `bkm-guard verify`; `scan`: `scan --verify`.
+* `report`: text, JSON and SARIF; `scan`: `scan --verify`; `bkm_guard.cli.verify`: `bkm-guard verify`.
 
 Nothing here is imported by `import bkm_guard` or by a scan without `--verify`.
 """

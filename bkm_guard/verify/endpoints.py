@@ -84,7 +84,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> tuple[Environment, ...
 
 
 def parse_override(raw: str) -> tuple[Environment, ...]:
-    from bkm_guard.binance_api import check_base_url
+    from bkm_guard.runtime.binance_api import check_base_url
 
     chosen: list[Environment] = []
     for entry in filter(None, (part.strip() for part in raw.split(","))):

@@ -10,7 +10,7 @@ import dataclasses
 from typing import Any, Literal
 
 from bkm_guard.masking import fingerprint, mask
-from bkm_guard.signing import KeyType
+from bkm_guard.runtime.signing import KeyType
 
 Status = Literal["live", "rejected", "error", "not-verified"]
 Severity = Literal["critical", "high", "medium", "low", "none"]

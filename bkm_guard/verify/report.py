@@ -101,7 +101,7 @@ def rule_id(result: Verification) -> str:
 
 def render_sarif(results: Sequence[Verification], *, requests_sent: int = 0) -> str:
     from bkm_guard import __version__
-    from bkm_guard.scan.report.sarif import INFO_URI, SCHEMA, uri
+    from bkm_guard.static.report.sarif import INFO_URI, SCHEMA, uri
 
     rules = [
         {

@@ -21,8 +21,8 @@ from bkm_guard.errors import (
     GuardError,
     InvalidKeyMaterialError,
 )
-from bkm_guard.policy import PERMISSIONS
-from bkm_guard.signing import KeyType, Signer
+from bkm_guard.runtime.policy import PERMISSIONS
+from bkm_guard.runtime.signing import KeyType, Signer
 from bkm_guard.verify import endpoints, transport
 from bkm_guard.verify.endpoints import Environment
 from bkm_guard.verify.model import Attempt, KeyPair, Severity, Status, Unpaired, Verification
@@ -147,7 +147,7 @@ class Verifier:
     def _probe(
         self, env: Environment, pair: KeyPair, signer: Signer, timeout: float, deadline: float
     ) -> dict[str, Any]:
-        from bkm_guard.binance_api import BinanceClient
+        from bkm_guard.runtime.binance_api import BinanceClient
 
         session = transport.BoundedSession(self.budget, [transport.origin_of(env.base_url)])
         with (
