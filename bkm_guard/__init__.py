@@ -24,6 +24,7 @@ from bkm_guard.errors import (
     KeyExistsError,
     KeyExpiredError,
     KeyNotFoundError,
+    KeyPendingError,
     PassphraseError,
     PermissionViolationError,
     PolicyViolationError,
@@ -35,6 +36,8 @@ __version__ = "0.1.0"
 # name -> module that defines it, imported on first attribute access (PEP 562)
 _LAZY: dict[str, str] = {
     "load": "bkm_guard.guard",
+    "watch": "bkm_guard.rotation",
+    "KeyHandle": "bkm_guard.rotation",
     "KeyStore": "bkm_guard.store",
     "Credentials": "bkm_guard.store",
     "Policy": "bkm_guard.policy",
@@ -46,6 +49,7 @@ if TYPE_CHECKING:
     from bkm_guard import redact, testing
     from bkm_guard.guard import load
     from bkm_guard.policy import Policy
+    from bkm_guard.rotation import KeyHandle, watch
     from bkm_guard.store import Credentials, KeyStore
 
 __all__ = [
@@ -63,7 +67,9 @@ __all__ = [
     "InvalidKeyNameError",
     "KeyExistsError",
     "KeyExpiredError",
+    "KeyHandle",
     "KeyNotFoundError",
+    "KeyPendingError",
     "KeyStore",
     "PassphraseError",
     "PermissionViolationError",
@@ -74,6 +80,7 @@ __all__ = [
     "load",
     "redact",
     "testing",
+    "watch",
 ]
 
 
