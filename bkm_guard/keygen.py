@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from bkm_guard.store import KeyMetadata, KeyStore
 
 KeySpec = Literal["ed25519", "rsa-2048", "rsa-4096"]
-KEY_SPECS: Final[tuple[KeySpec, ...]] = ("ed25519", "rsa-2048", "rsa-4096")
+GENERATED_TYPES: Final[tuple[KeySpec, ...]] = ("ed25519", "rsa-2048", "rsa-4096")
 #: Where the public key goes on Binance (its wording, 2025-2026).
 WHERE_TO_PASTE: Final = (
     "binance.com -> Account -> API Management -> Create API -> choose \"Self-generated\" -> "
@@ -55,7 +55,7 @@ def generate_key_pair(spec: KeySpec) -> tuple[str, str]:
     elif spec in ("rsa-2048", "rsa-4096"):
         key = rsa.generate_private_key(public_exponent=65537, key_size=int(spec[4:]))
     else:
-        raise InvalidKeyMaterialError(f"key type must be one of {', '.join(KEY_SPECS)}")
+        raise InvalidKeyMaterialError(f"key type must be one of {', '.join(GENERATED_TYPES)}")
     private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption()).decode("ascii")
     public = key.public_key().public_bytes(serialization.Encoding.PEM,
@@ -98,7 +98,7 @@ class PendingKey:
         from bkm_guard.policy import Policy
         from bkm_guard.store.audit import parse_time
 
-        if header["kind"] != "pending" or header["key_spec"] not in KEY_SPECS:
+        if header["kind"] != "pending" or header["key_spec"] not in GENERATED_TYPES:
             raise ValueError("not a pending header")
         return cls(name=str(header["name"]), purpose=str(header["purpose"]),
                    policy=Policy.from_dict(header["policy"]), spec=header["key_spec"],
@@ -165,8 +165,8 @@ def generate(store: KeyStore, name: str, *, spec: KeySpec = "ed25519", purpose: 
     from bkm_guard.store.paths import validate_name
 
     validate_name(name)
-    if spec not in KEY_SPECS:
-        raise InvalidKeyMaterialError(f"key type must be one of {', '.join(KEY_SPECS)}")
+    if spec not in GENERATED_TYPES:
+        raise InvalidKeyMaterialError(f"key type must be one of {', '.join(GENERATED_TYPES)}")
     store._require_store()
     path = pending_path(store, name)
     with store._audited("generate", name), store._locked():

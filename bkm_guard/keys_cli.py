@@ -268,7 +268,7 @@ def _print_old_key_users(store: KeyStore, name: str, old_fingerprint: str) -> No
 
 def _generate_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                       common: argparse.ArgumentParser) -> None:
-    from bkm_guard.keygen import KEY_SPECS
+    from bkm_guard.keygen import GENERATED_TYPES
 
     gen = sub.add_parser("generate", parents=[common],
                          help="make an Ed25519/RSA key pair here; Binance gets the public key")
@@ -276,7 +276,7 @@ def _generate_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     gen.add_argument("--purpose", choices=PURPOSES,
                      help="what the key is for (required for a new name; a rotation keeps it)")
     gen.add_argument("--policy", metavar="TOML", type=Path, help="a custom policy file")
-    gen.add_argument("--type", dest="spec", choices=KEY_SPECS, default="ed25519",
+    gen.add_argument("--type", dest="spec", choices=GENERATED_TYPES, default="ed25519",
                      help="key type (default ed25519, Binance's recommendation)")
     pending = sub.add_parser("pending", parents=[common],
                              help="show a generated key's public key again")

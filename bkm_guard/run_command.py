@@ -172,8 +172,12 @@ def run(name: str, command: Sequence[str], *, style_name: str = "generic", check
         exec_env.refuse_unsupported(env_style, creds)
     except (GuardError, ValueError) as exc:
         with contextlib.suppress(GuardError, OSError):
-            key_store.audit_log.append("run", name, outcome="refused", reason=str(exc)[:2000],
-                                       command=_program(command), env=style_name)
+            fingerprint = None
+            with contextlib.suppress(GuardError, OSError):
+                fingerprint = key_store.metadata(name).fingerprint
+            key_store.audit_log.append("run", name, fingerprint=fingerprint, outcome="refused",
+                                       reason=str(exc)[:2000], command=_program(command),
+                                       env=style_name)
         return _error(f"{exc}; {_program(command)} was not started")
     sweep_stale_dirs()
     precise = sys.platform.startswith("linux") and hasattr(signal, "sigtimedwait")
