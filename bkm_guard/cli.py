@@ -9,7 +9,8 @@ from collections.abc import Sequence
 # command -> (module with `main(argv) -> int`, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "scan": ("bkm_guard.scan.cli", "find hardcoded Binance credentials and insecure endpoints"),
-    "keys": ("bkm_guard.keys_cli", "manage the encrypted key store (init, add, generate, attach, list, rotate, ...)"),
+    "keys": ("bkm_guard.keys_cli",
+             "manage the encrypted key store (init, add, generate, attach, list, rotate, ...)"),
     "run": ("bkm_guard.run_command", "check a key, then run a bot with it in its environment"),
     "rule": ("bkm_guard.rules.cli", "explain a rule code, with examples"),
 }
