@@ -224,6 +224,14 @@ def attach(store: KeyStore, name: str, api_key: str, *,
             raise DecryptionError(
                 f"cannot open the pending key {pending.path}: wrong passphrase, or the file was "
                 "changed; check BKM_GUARD_PASSPHRASE") from None
+        if not pending.rotates and store.key_path(name).exists():
+            # a crash between attach's two steps: the key file is there; finish the first
+            if store.get(name).private_key != private_pem:
+                raise KeyExistsError(
+                    f"a key named {name!r} is already stored: `bkm-guard keys remove {name}` "
+                    "drops this generated key, or `bkm-guard keys generate` under another name")
+            unlink_durable(pending.path)
+            return store.metadata(name), pending
         if pending.rotates:
             meta = store.rotate(name, api_key=api_key, private_key_pem=private_pem,
                                 key_type=pending.key_type, now=now)

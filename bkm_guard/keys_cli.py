@@ -375,6 +375,10 @@ def _cmd_list(store: KeyStore, args: argparse.Namespace) -> int:
                          _ago(used[meta.name].time if meta.name in used else None, now),
                          f"{_ago(check.time, now)} {check.outcome}" if check else "never"])
         print(_table(rows))
+    from bkm_guard import keygen
+
+    for name in keygen.pending_names(store):
+        print(f"{name}: generated key waiting for its API key: `bkm-guard keys attach {name}`")
     damaged = sorted(set(store.names()) - {m.name for m in metas})
     for name in damaged:
         print(f"{PROG}: warning: {name}: unreadable key file (see `bkm-guard keys audit`)",
@@ -415,11 +419,14 @@ def _cmd_remove(store: KeyStore, args: argparse.Namespace) -> int:
     from bkm_guard import keygen
 
     if keygen.pending_path(store, args.name).exists():
+        # one thing at a time: a pending rotation goes, the working key stays
         pending = keygen.remove_pending(store, args.name)
         print(f"Removed the generated {pending.spec} key {args.name} that waited for its API key "
               f"(public key {pending.public_fingerprint}).")
-        if not store.key_path(args.name).exists():
-            return 0
+        if store.key_path(args.name).exists():
+            print(f"The key {args.name} itself stays: `bkm-guard keys remove {args.name}` again "
+                  "deletes it.")
+        return 0
     meta = store.remove(args.name)
     shown = f" (key {meta.masked_api_key}, {meta.fingerprint})" if meta else ""
     print(f"Removed {args.name}{shown} from the store.")

@@ -203,3 +203,39 @@ def test_a_pending_file_whose_header_was_changed_does_not_attach(keys: Keys) -> 
     code, _, err = keys("attach", "bot", "--from-stdin", stdin=new_api_key() + "\n")
     assert code == 2
     assert "pending key" in err
+
+
+def test_removing_a_pending_rotation_keeps_the_working_key(keys: Keys) -> None:
+    keys.store().add("bot", purpose="spot-trading", api_key=new_api_key(),
+                     api_secret=new_hmac_secret())
+    _generate(keys)
+    code, out, _ = keys("remove", "bot")
+    assert code == 0
+    assert "The key bot itself stays" in out
+    assert keys.store().metadata("bot").key_type == "hmac"
+    assert keygen.pending_names(keys.store()) == []
+
+
+def test_list_shows_pending_keys(keys: Keys) -> None:
+    _generate(keys)
+    out = keys("list")[1]
+    assert "bot: generated key waiting for its API key: `bkm-guard keys attach bot`" in out
+
+
+def test_attach_finishes_after_a_crash_between_its_two_steps(keys: Keys,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    _generate(keys)
+    api_key = new_api_key()
+
+    def crash(path: object) -> None:
+        raise KeyboardInterrupt  # the process dies after the key file, before the pending one goes
+
+    monkeypatch.setattr("bkm_guard.store.atomic.unlink_durable", crash)
+    with pytest.raises(KeyboardInterrupt):
+        keygen.attach(keys.store(), "bot", api_key)
+    monkeypatch.undo()
+    assert keygen.pending_path(keys.store(), "bot").exists()
+    meta, _ = keygen.attach(keys.store(), "bot", api_key)
+    assert meta.masked_api_key == keys.store().metadata("bot").masked_api_key
+    assert keygen.pending_names(keys.store()) == []
+    assert load("bot", store=keys.store(), check="offline").api_key == api_key
