@@ -301,3 +301,30 @@ def test_offline_run_makes_no_request(store: KeyStore, fb: FakeBinance, child: P
     assert done.returncode == 0, done.stderr
     assert fb.requests == []
     assert out.exists()  # the child ran
+
+
+def test_the_portable_wait_forwards_signals_too(tmp_path: Path) -> None:
+    """The path for systems without sigtimedwait (macOS): handlers forward every signal."""
+    import threading
+
+    from bkm_guard.run_command import _spawn, _wait_forwarding, exit_status
+
+    ready = tmp_path / "ready"
+    script = ("import signal, sys, time, pathlib\n"
+              "signal.signal(signal.SIGTERM, lambda s, f: sys.exit(3))\n"
+              f"pathlib.Path({str(ready)!r}).touch()\n"
+              "time.sleep(20)\n")
+    pid = _spawn([sys.executable, "-c", script], dict(os.environ))
+
+    def send() -> None:
+        deadline = time.monotonic() + 20
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGTERM)  # to "bkm-guard run", i.e. this process
+
+    threading.Thread(target=send, daemon=True).start()
+    forwarded: list[int] = []
+    status = _wait_forwarding(pid, precise=False, on_forward=forwarded.append)
+    assert exit_status(status) == 3
+    assert forwarded == [signal.SIGTERM]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers put back
