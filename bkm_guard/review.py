@@ -48,8 +48,10 @@ def _live_check_of(fingerprint: str) -> Callable[[AuditEntry], bool]:
 def review(store: KeyStore, *, now: dt.datetime | None = None, unused_days: int = UNUSED_DAYS,
            check_days: int = CHECK_DAYS) -> list[AuditIssue]:
     """Everything `keys audit` reports, in the store's order, then this review's."""
-    from bkm_guard.keygen import pending_names, read_pending
+    from bkm_guard.errors import GuardError, InsecurePermissionsError
+    from bkm_guard.keygen import pending_names, pending_path, read_pending
     from bkm_guard.store import AuditIssue
+    from bkm_guard.store.permissions import check_file
     from bkm_guard.store.audit import utc_now
 
     if unused_days < 1 or check_days < 1:
@@ -90,8 +92,12 @@ def review(store: KeyStore, *, now: dt.datetime | None = None, unused_days: int 
                 f"`bkm-guard keys check {name}` (its permissions on Binance may have changed)"))
     for name in pending_names(store):
         try:
+            check_file(pending_path(store, name))
+        except InsecurePermissionsError as exc:
+            issues.append(AuditIssue("permissions", name, str(exc)))
+        try:
             pending = read_pending(store, name)
-        except Exception as exc:  # damaged: say so, go on
+        except GuardError as exc:  # damaged: say so, go on
             issues.append(AuditIssue("damaged", name, str(exc)))
             continue
         issues.append(AuditIssue(

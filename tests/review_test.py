@@ -95,3 +95,13 @@ def test_keys_audit_days_flags(store: KeyStore, capsys: pytest.CaptureFixture[st
            "disable or delete it on Binance" in out
     assert "stale-check: bot: never checked live on Binance in 10 days" in out
     assert keys_cli.main(["audit", "--unused-days", "0"], store_factory=factory) == 2
+
+
+def test_a_pending_key_file_open_to_others_is_flagged(store: KeyStore) -> None:
+    from bkm_guard import keygen
+
+    pending = keygen.generate(store, "bot", purpose="spot-trading")
+    pending.path.chmod(0o644)
+    found = {(issue.kind, issue.name) for issue in review(store, now=NOW)}
+    assert ("permissions", "bot") in found
+    assert ("pending", "bot") in found
