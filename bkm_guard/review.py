@@ -51,8 +51,8 @@ def review(store: KeyStore, *, now: dt.datetime | None = None, unused_days: int 
     from bkm_guard.errors import GuardError, InsecurePermissionsError
     from bkm_guard.keygen import pending_names, pending_path, read_pending
     from bkm_guard.store import AuditIssue
-    from bkm_guard.store.permissions import check_file
     from bkm_guard.store.audit import utc_now
+    from bkm_guard.store.permissions import check_file
 
     if unused_days < 1 or check_days < 1:
         raise ValueError("the day limits must be 1 or more")
