@@ -9,7 +9,8 @@ Each style names the variables one bot reads (from the bots' documentation):
   put the PEM text itself in FREQTRADE__EXCHANGE__SECRET (ccxt signs with it); there is no
   file option, so that is what this style does.
 - `ccxt`: BINANCE_APIKEY / BINANCE_SECRET, the EXCHANGEID_CREDENTIAL names ccxt's own CLI and
-  tests read; ccxt takes a PEM as the secret.
+  tests read; ccxt takes a PEM as the secret (unencrypted: no password goes along), and tells
+  RSA (PEM text over 120 characters) from Ed25519 (a PKCS#8 Ed25519 PEM is 119) by length.
 - `chrisleekr` / `chrisleekr-test`: BINANCE_LIVE_API_KEY / BINANCE_LIVE_SECRET_KEY (or the
   BINANCE_TEST_* pair) of chrisleekr/binance-trading-bot (config/custom-environment-variables.json).
   Its configuration has an API key and a secret key only: HMAC keys only.

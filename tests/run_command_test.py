@@ -328,3 +328,19 @@ def test_the_portable_wait_forwards_signals_too(tmp_path: Path) -> None:
     assert exit_status(status) == 3
     assert forwarded == [signal.SIGTERM]
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers put back
+
+
+@pytest.mark.parametrize("key_type", ["ed25519", "rsa"])
+def test_a_pem_secret_is_what_ccxt_tells_apart(store: KeyStore, key_type: str) -> None:
+    """freqtrade and ccxt read the PEM from the secret: ccxt signs with RSA when the PEM text is
+    longer than 120 characters, with Ed25519 otherwise, so the text must stay as compact."""
+    from bkm_guard.testing.keys import new_rsa_key
+
+    pem = new_ed25519_key(b"pw")[0] if key_type == "ed25519" else new_rsa_key(password=b"pw")[0]
+    store.add("bot", purpose="spot-trading", api_key=new_api_key(), private_key_pem=pem,
+              private_key_password="pw", key_type=None)
+    secret = exec_env.child_environment({}, exec_env.style("ccxt"), store.get("bot"), None)[
+        "BINANCE_SECRET"]
+    assert "PRIVATE KEY" in secret
+    assert "ENCRYPTED" not in secret  # the child gets no password to open it with
+    assert (len(secret) > 120) == (key_type == "rsa")
