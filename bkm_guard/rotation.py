@@ -7,10 +7,11 @@
 
 `handle.current` looks at the key file at most once per `interval` seconds (a `stat`, no
 decryption while nothing changed). When `keys rotate` (or `keys attach`) wrote a new key,
-the handle runs the full `load()` on it, live check included, and switches only when that
-passes: until the new key is registered and valid on Binance the bot keeps signing with the
-old one, so it never signs with a key that is not yet valid. `watch(..., background=True)`
-checks on a thread instead (stop it with `handle.close()` or a `with` block).
+the handle runs the full `load()` on it, live check included (on a short-lived thread: the
+caller never waits for Binance), and switches only when that passes: until the new key is
+registered and valid on Binance the bot keeps signing with the old one, so it never signs
+with a key that is not yet valid. `watch(..., background=True)` looks on a thread of its own
+every interval instead (stop it with `handle.close()` or a `with` block).
 
 `bots_using(store, name, fingerprint)` reads the audit log for `keys rotate`: processes on
 this host whose last `load`/`run` of the key used that fingerprint, and that are still alive.
@@ -88,9 +89,13 @@ class KeyHandle:
     # -- reading -----------------------------------------------------------------------------
     @property
     def current(self) -> Credentials:
-        """The credentials to sign with now; checks for a rotation at most once per interval."""
+        """The credentials to sign with now; looks for a rotation at most once per interval.
+
+        The look is a `stat` of the key file; a changed file is checked (live, up to load()'s
+        timeout) on a short-lived thread, so the caller never waits for Binance here.
+        """
         if self._thread is None and self._clock() >= self._next_check:
-            self.refresh()
+            self._check_soon()
         return self._creds
 
     @property
@@ -110,6 +115,25 @@ class KeyHandle:
             return self._try_switch(stamp)
         finally:
             self._checking.release()
+
+    def _check_soon(self) -> None:
+        if not self._checking.acquire(blocking=False):
+            return
+        self._next_check = self._clock() + self.interval
+        stamp = _file_stamp(self._path)
+        if stamp == self._stamp:
+            self._checking.release()
+            return
+
+        def check() -> None:
+            try:
+                self._try_switch(stamp)
+            except Exception:  # the bot keeps its key whatever happens here
+                log.exception("bkm-guard: key %r: rotation check failed", self.name)
+            finally:
+                self._checking.release()
+
+        threading.Thread(target=check, name=f"bkm-guard-check-{self.name}", daemon=True).start()
 
     def _try_switch(self, stamp: tuple[int, int, int] | None) -> bool:
         from bkm_guard.guard import load
