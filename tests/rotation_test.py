@@ -208,3 +208,23 @@ def test_a_dead_or_reused_pid_is_not_a_running_bot(store: KeyStore) -> None:
     with store.audit_log.path.open("a") as log:
         log.write(json.dumps(dead_line) + "\n" + json.dumps(reused) + "\n")
     assert bots_using(store, "bot", fp) == []
+
+
+def test_current_never_waits_for_the_live_check(store: KeyStore, fb: FakeBinance) -> None:
+    from bkm_guard.binance_api import API_RESTRICTIONS_PATH
+
+    old_key, old_secret = new_api_key(), new_hmac_secret()
+    store.add("bot", purpose="spot-trading", api_key=old_key, api_secret=old_secret)
+    fb.add_key(old_key, old_secret, permissions=PERMS, ip_restrict=True)
+    clock = [0.0]
+    handle = KeyHandle("bot", store=store, interval=1, load_kwargs=live_kwargs(fb),
+                       clock=lambda: clock[0])
+    new_key, new_secret = new_api_key(), new_hmac_secret()
+    fb.add_key(new_key, new_secret, permissions=PERMS, ip_restrict=True)
+    store.rotate("bot", api_key=new_key, api_secret=new_secret)
+    fb.fail_next("slow", path=API_RESTRICTIONS_PATH, delay=1.5)  # Binance takes its time
+    clock[0] = 1.0
+    started = time.monotonic()
+    assert handle.current.api_key == old_key
+    assert time.monotonic() - started < 0.5
+    wait_for(lambda: handle.current.api_key == new_key)
