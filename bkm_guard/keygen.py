@@ -177,7 +177,7 @@ def generate(store: KeyStore, name: str, *, spec: KeySpec = "ed25519", purpose: 
                 f"{name}`, or `bkm-guard keys remove {name}` to start again")
         existing: KeyMetadata | None = None
         if store.key_path(name).exists():
-            existing = store.metadata(name)
+            existing = store.get(name).metadata  # decrypted: the policy copied is authenticated
         if existing is not None:
             if purpose is not None and purpose != existing.purpose:
                 raise KeyExistsError(
@@ -211,19 +211,23 @@ def attach(store: KeyStore, name: str, api_key: str, *,
     from bkm_guard.store.permissions import check_file
 
     store._require_store()
-    pending = read_pending(store, name)
-    check_file(pending.path)
+    path = read_pending(store, name).path  # a clear error for a missing or damaged entry
+    check_file(path)
     with store._audited("attach", name):
         passphrase = store._passphrase_value()
         try:
-            plain = json.loads(fileformat.decrypt(fileformat.parse(pending.path.read_bytes()),
-                                                  passphrase))
+            # one read: the header used below is the one the decryption authenticated
+            keyfile = fileformat.parse(path.read_bytes())
+            plain = json.loads(fileformat.decrypt(keyfile, passphrase))
             private_pem = str(plain["private_key"])
+            pending = PendingKey.from_header(keyfile.header, path)
         except (fileformat.FormatError, KeyError, TypeError, ValueError):
             store._passphrase = None
             raise DecryptionError(
-                f"cannot open the pending key {pending.path}: wrong passphrase, or the file was "
+                f"cannot open the pending key {path}: wrong passphrase, or the file was "
                 "changed; check BKM_GUARD_PASSPHRASE") from None
+        if pending.name != name:
+            raise DecryptionError(f"the pending key file {path} was renamed: remove it")
         if not pending.rotates and store.key_path(name).exists():
             # a crash between attach's two steps: the key file is there; finish the first
             if store.get(name).private_key != private_pem:
