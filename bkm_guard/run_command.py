@@ -4,7 +4,7 @@ Like `aws-vault exec` or `op run`: the guard's checks first (live by default, ex
 `bkm_guard.load()`), then COMMAND runs with the credentials in environment variables named
 as the bot expects (`bkm_guard.exec_env`). Nothing secret is put on a command line. A private
 key the style wants as a file is written 0600 into a fresh 0700 directory that is removed
-when COMMAND ends, on SIGINT/SIGTERM/SIGHUP too (those are forwarded to COMMAND, which
+when COMMAND ends, on SIGINT/SIGTERM/SIGHUP/SIGQUIT too (forwarded to COMMAND, which
 decides when to stop). The store's passphrase variables never reach COMMAND.
 
 Exit status: COMMAND's own (128+N when a signal N ended it, as a shell reports it); 125 when
@@ -37,7 +37,7 @@ PROG = "bkm-guard run"
 EXIT_REFUSED: Final = 125
 EXIT_CANNOT_EXECUTE: Final = 126
 EXIT_NOT_FOUND: Final = 127
-FORWARDED: Final = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+FORWARDED: Final = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 TEMP_PREFIX: Final = "bkm-guard-run-"
 _SI_KERNEL: Final = 0x80  # Linux si_code of a signal the kernel (the tty driver) sent
 _POLL_S: Final = 0.25
@@ -123,7 +123,7 @@ def _spawn(command: Sequence[str], env: dict[str, str]) -> int:
 
 
 def _wait_forwarding(pid: int, *, precise: bool, on_forward: Callable[[int], None]) -> int:
-    """Wait for COMMAND; forward SIGINT/SIGTERM/SIGHUP sent to us.
+    """Wait for COMMAND; forward SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to us.
 
     With the signals blocked (Linux), `sigtimedwait` tells who sent each: a tty's Ctrl-C or
     hang-up already reached COMMAND (same foreground process group), so only a signal sent
@@ -257,6 +257,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # outside the blocked window (the live check)
         print(f"\n{PROG}: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # the key file or its directory could not be written
+        where = f" {exc.filename}" if exc.filename else ""
+        return _error(f"{where.strip() or 'temporary directory'}: {exc.strerror or exc}")
 
 
 if __name__ == "__main__":

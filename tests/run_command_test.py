@@ -43,7 +43,7 @@ CHILD = textwrap.dedent("""
         report["dir_mode"] = stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode)
         report["key_pem"] = open(path).read()
     got = []
-    for name in ("SIGTERM", "SIGINT", "SIGHUP"):
+    for name in ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT"):
         signal.signal(getattr(signal, name), lambda s, f: got.append(s))
     with open(out + ".tmp", "w") as f:
         json.dump(report, f)
@@ -226,7 +226,7 @@ def test_a_missing_command_is_127_and_no_key_file_is_left(store: KeyStore, fb: F
     assert "command not found" in done.stderr
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT])
 def test_signals_are_forwarded_once_and_the_key_file_is_removed(
         store: KeyStore, fb: FakeBinance, *, child: Path, tmp_path: Path, sig: signal.Signals) -> None:
     plant(store, fb, "ed25519")
