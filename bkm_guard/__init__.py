@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from bkm_guard.errors import (
     BinanceAPIError,
     BinanceAuthError,
+    BinanceClockError,
+    BinanceMalformedAnswerError,
     BinanceRateLimitError,
     BinanceUnavailableError,
     ConfigError,
@@ -28,6 +30,7 @@ from bkm_guard.errors import (
     PassphraseError,
     PermissionViolationError,
     PolicyViolationError,
+    RollbackError,
     StoreError,
 )
 
@@ -55,6 +58,8 @@ if TYPE_CHECKING:
 __all__ = [
     "BinanceAPIError",
     "BinanceAuthError",
+    "BinanceClockError",
+    "BinanceMalformedAnswerError",
     "BinanceRateLimitError",
     "BinanceUnavailableError",
     "ConfigError",
@@ -75,6 +80,7 @@ __all__ = [
     "PermissionViolationError",
     "Policy",
     "PolicyViolationError",
+    "RollbackError",
     "StoreError",
     "__version__",
     "load",

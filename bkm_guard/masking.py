@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 _FINGERPRINT_DOMAIN = b"bkm-guard/fingerprint/v1\x00"
 _SHOWN_PREFIX = 4
@@ -27,3 +28,19 @@ def mask(value: str | bytes) -> str:
         return f"<{header.removeprefix('BEGIN ').strip()} PEM, {len(text)} chars>"
     shown = text[:_SHOWN_PREFIX] if len(text) >= 16 else ""
     return f"{shown}…({len(text)} chars)"
+
+
+# 32+ letters and digits, with at least one of each: no word, path part or sensible key name
+# is that; every Binance key and secret (64) and PEM body line is
+_CREDENTIAL_SHAPE = re.compile(
+    r"(?<![A-Za-z0-9])(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{32,}(?![A-Za-z0-9])")
+
+
+def looks_like_credential(text: str) -> bool:
+    """True when `text` holds a run shaped like a key or secret (for messages about input)."""
+    return _CREDENTIAL_SHAPE.search(text) is not None
+
+
+def scrub(text: str) -> str:
+    """`text` with every credential-shaped run masked."""
+    return _CREDENTIAL_SHAPE.sub(lambda m: mask(m.group(0)), text)

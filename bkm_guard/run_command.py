@@ -44,9 +44,10 @@ _POLL_S: Final = 0.25
 
 
 def _parser() -> argparse.ArgumentParser:
+    from bkm_guard.cli_safety import SafeArgumentParser
     from bkm_guard.exec_env import STYLES
 
-    parser = argparse.ArgumentParser(
+    parser = SafeArgumentParser(
         prog=PROG, usage=f"{PROG} NAME [--env STYLE] [--offline] [options] -- COMMAND [ARG ...]",
         description="Check the key NAME as bkm_guard.load() does (live on Binance unless "
                     "--offline), then run COMMAND with the credentials in environment variables "
