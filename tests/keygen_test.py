@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from conftest import PASSPHRASE
 
-from bkm_guard import keygen, keys_cli
-from bkm_guard.binance_api import ACCOUNT_PATH, API_RESTRICTIONS_PATH, BinanceClient
+from bkm_guard.cli import keys as keys_cli
 from bkm_guard.errors import KeyPendingError, StoreError
-from bkm_guard.guard import load
-from bkm_guard.signing import Signer
-from bkm_guard.store import KdfParams, KeyStore, StaticPassphrase
+from bkm_guard.runtime import keygen
+from bkm_guard.runtime.binance_api import ACCOUNT_PATH, API_RESTRICTIONS_PATH, BinanceClient
+from bkm_guard.runtime.guard import load
+from bkm_guard.runtime.signing import Signer
+from bkm_guard.runtime.store import KdfParams, KeyStore, StaticPassphrase
 from bkm_guard.testing import FakeBinance
 from bkm_guard.testing.keys import new_api_key, new_hmac_secret
 
@@ -46,7 +47,7 @@ def keys(store: KeyStore, capsys: pytest.CaptureFixture[str]) -> Keys:
 
 
 def _signer(creds: object) -> Signer:
-    from bkm_guard.store import Credentials
+    from bkm_guard.runtime.store import Credentials
 
     assert isinstance(creds, Credentials)
     if creds.api_secret is not None:
@@ -230,7 +231,7 @@ def test_attach_finishes_after_a_crash_between_its_two_steps(keys: Keys,
     def crash(path: object) -> None:
         raise KeyboardInterrupt  # the process dies after the key file, before the pending one goes
 
-    monkeypatch.setattr("bkm_guard.store.atomic.unlink_durable", crash)
+    monkeypatch.setattr("bkm_guard.runtime.store.atomic.unlink_durable", crash)
     with pytest.raises(KeyboardInterrupt):
         keygen.attach(keys.store(), "bot", api_key)
     monkeypatch.undo()

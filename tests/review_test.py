@@ -8,11 +8,11 @@ import io
 import pytest
 from conftest import PASSPHRASE
 
-from bkm_guard import keys_cli
-from bkm_guard.guard import load
-from bkm_guard.review import review
-from bkm_guard.store import KdfParams, KeyStore, StaticPassphrase
-from bkm_guard.store.audit import utc_now
+from bkm_guard.cli import keys as keys_cli
+from bkm_guard.runtime.guard import load
+from bkm_guard.runtime.review import review
+from bkm_guard.runtime.store import KdfParams, KeyStore, StaticPassphrase
+from bkm_guard.runtime.store.audit import utc_now
 from bkm_guard.testing import FakeBinance
 from bkm_guard.testing.keys import new_api_key, new_hmac_secret
 
@@ -98,7 +98,7 @@ def test_keys_audit_days_flags(store: KeyStore, capsys: pytest.CaptureFixture[st
 
 
 def test_a_pending_key_file_open_to_others_is_flagged(store: KeyStore) -> None:
-    from bkm_guard import keygen
+    from bkm_guard.runtime import keygen
 
     pending = keygen.generate(store, "bot", purpose="spot-trading")
     pending.path.chmod(0o644)

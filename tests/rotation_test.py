@@ -12,12 +12,12 @@ import pytest
 from conftest import PASSPHRASE
 
 import bkm_guard
-from bkm_guard import keys_cli
-from bkm_guard.binance_api import BinanceClient
+from bkm_guard.cli import keys as keys_cli
 from bkm_guard.errors import GuardError
-from bkm_guard.rotation import KeyHandle, bots_using, watch
-from bkm_guard.signing import Signer
-from bkm_guard.store import Credentials, KdfParams, KeyStore, StaticPassphrase
+from bkm_guard.runtime.binance_api import BinanceClient
+from bkm_guard.runtime.rotation import KeyHandle, bots_using, watch
+from bkm_guard.runtime.signing import Signer
+from bkm_guard.runtime.store import Credentials, KdfParams, KeyStore, StaticPassphrase
 from bkm_guard.testing import FakeBinance
 from bkm_guard.testing.keys import new_api_key, new_ed25519_key, new_hmac_secret
 
@@ -211,7 +211,7 @@ def test_a_dead_or_reused_pid_is_not_a_running_bot(store: KeyStore) -> None:
 
 
 def test_current_never_waits_for_the_live_check(store: KeyStore, fb: FakeBinance) -> None:
-    from bkm_guard.binance_api import API_RESTRICTIONS_PATH
+    from bkm_guard.runtime.binance_api import API_RESTRICTIONS_PATH
 
     old_key, old_secret = new_api_key(), new_hmac_secret()
     store.add("bot", purpose="spot-trading", api_key=old_key, api_secret=old_secret)

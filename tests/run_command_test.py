@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from conftest import PASSPHRASE
 
-from bkm_guard import exec_env
-from bkm_guard.rotation import bots_using
-from bkm_guard.store import KeyStore
+from bkm_guard.runtime import exec_env
+from bkm_guard.runtime.rotation import bots_using
+from bkm_guard.runtime.store import KeyStore
 from bkm_guard.testing import FakeBinance
 from bkm_guard.testing.keys import new_api_key, new_ed25519_key, new_hmac_secret
 
@@ -184,7 +184,7 @@ def test_a_key_binance_rejects_never_starts_the_command(store: KeyStore, fb: Fak
 
 def test_a_pending_generated_key_never_starts_the_command(store: KeyStore, fb: FakeBinance,
                                                          child: Path, tmp_path: Path) -> None:
-    from bkm_guard import keygen
+    from bkm_guard.runtime import keygen
 
     keygen.generate(store, "bot", purpose="spot-trading")
     marker = tmp_path / "started"
@@ -255,7 +255,7 @@ def test_signals_are_forwarded_once_and_the_key_file_is_removed(
 
 
 def test_a_directory_left_by_a_killed_run_is_swept(tmp_path: Path) -> None:
-    from bkm_guard.run_command import TEMP_PREFIX, sweep_stale_dirs
+    from bkm_guard.cli.run import TEMP_PREFIX, sweep_stale_dirs
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -270,7 +270,7 @@ def test_a_directory_left_by_a_killed_run_is_swept(tmp_path: Path) -> None:
 
 
 def test_child_environment_scrubs_the_guard_passphrase(store: KeyStore) -> None:
-    from bkm_guard.store import Credentials
+    from bkm_guard.runtime.store import Credentials
 
     store.add("bot", purpose="spot-trading", api_key=new_api_key(), api_secret=new_hmac_secret())
     creds = store.get("bot")
@@ -307,7 +307,7 @@ def test_the_portable_wait_forwards_signals_too(tmp_path: Path) -> None:
     """The path for systems without sigtimedwait (macOS): handlers forward every signal."""
     import threading
 
-    from bkm_guard.run_command import _spawn, _wait_forwarding, exit_status
+    from bkm_guard.cli.run import _spawn, _wait_forwarding, exit_status
 
     ready = tmp_path / "ready"
     script = ("import signal, sys, time, pathlib\n"
