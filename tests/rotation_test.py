@@ -228,3 +228,15 @@ def test_current_never_waits_for_the_live_check(store: KeyStore, fb: FakeBinance
     assert handle.current.api_key == old_key
     assert time.monotonic() - started < 0.5
     wait_for(lambda: handle.current.api_key == new_key)
+
+
+def test_an_old_key_file_put_back_is_not_switched_to(store: KeyStore, fb: FakeBinance) -> None:
+    store.add("bot", purpose="spot-trading", api_key=new_api_key(), api_secret=new_hmac_secret())
+    first = store.key_path("bot").read_bytes()
+    store.rotate("bot", api_key=new_api_key(), api_secret=new_hmac_secret())
+    handle = watch("bot", store=store, check="offline", interval=60)
+    current = handle.fingerprint
+    store.key_path("bot").write_bytes(first)  # a backup of the first key restored over the second
+    assert handle.refresh() is False
+    assert "rollback" in handle.last_error
+    assert handle.fingerprint == current
