@@ -16,7 +16,7 @@ from bkm_guard.static.rules import ALL_RULES
 from bkm_guard.testing.keys import new_api_key
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent.parent / "shared" / "corpus" / "cases"
+CORPUS = ROOT.parent / "shared" / "corpus" / "cases"
 KEY = new_api_key()
 DIGEST = hashlib.sha256(b"a transaction").hexdigest()
 INVALID = [(rule.CODE, case) for rule in ALL_RULES.values() for case in rule.INVALID]
