@@ -13,6 +13,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
              "manage the encrypted key store (init, add, generate, attach, list, rotate, ...)"),
     "run": ("bkm_guard.cli.run", "check a key, then run a bot with it in its environment"),
     "rule": ("bkm_guard.cli.rule", "explain a rule code, with examples"),
+    "verify": ("bkm_guard.cli.verify", "is a Binance key live, and what can it do? (key from stdin)"),
 }
 
 USAGE = "usage: bkm-guard {" + ",".join(COMMANDS) + "} [--help] ..."

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from bkm_guard.static.progress import Progress
     from bkm_guard.static.runner import Outcome, Settings
+    from bkm_guard.verify.scan import ScanVerification
 
 PROG = "bkm-guard scan"
 
@@ -89,6 +90,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="hook mode: PATHs are the files to scan (no discovery), concise output; "
         "without PATHs, the index is scanned",
     )
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="ask Binance whether each found key (with its secret or private key) is live and what it "
+        "may do; sends the keys to Binance over HTTPS, so never in hooks (see `bkm-guard verify`)",
+    )
+    from bkm_guard.verify.options import add_budget_options
+
+    add_budget_options(p, prefix="verify-")
     return p
 
 
@@ -128,6 +138,9 @@ def _main(argv: list[str]) -> int:
         )
     if args.diff and not args.fix:
         args.fix = True
+    from bkm_guard.verify.options import check_scan_args
+
+    check_scan_args(args)
 
     from bkm_guard.static import runner
 
@@ -174,7 +187,12 @@ def _main(argv: list[str]) -> int:
     code = _apply_baseline(run, result)
     if code is not None:
         return code
-    _emit(run, result)
+    verified = None
+    if args.verify:
+        from bkm_guard.verify.scan import verify_reported
+
+        verified = verify_reported(run.root, result.reported, args)
+    _emit(run, result, verified)
     if args.exit_zero:
         return 0
     return 1 if result.reported or result.fixed_files else 0
@@ -380,12 +398,16 @@ def _apply_baseline(run: _Run, result: ScanResult) -> int | None:
     return None
 
 
-def _emit(run: _Run, result: ScanResult) -> None:
+def _emit(run: _Run, result: ScanResult, verified: ScanVerification | None = None) -> None:
     from bkm_guard.static.report import render
 
     args = run.args
     if not args.diff or args.format != "text":
         report = render(args.format, result)
+        if verified is not None:
+            from bkm_guard.verify.scan import enrich
+
+            report = enrich(args.format, report, [r.finding for r in result.reported], verified)
         if args.output:
             Path(args.output).write_text(report, encoding="utf-8")
         elif report:
@@ -404,3 +426,7 @@ def _emit(run: _Run, result: ScanResult) -> None:
             )
         return
     print(result.summary(), file=sys.stderr)
+    if verified is not None:
+        from bkm_guard.verify.scan import summary_line
+
+        print(summary_line(verified), file=sys.stderr)
