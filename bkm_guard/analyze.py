@@ -92,17 +92,13 @@ class _Decoded:
 
 
 def _decode(data: bytes, kind: str) -> _Decoded | None:
-    for bom, encoding in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
-                          (codecs.BOM_UTF16_BE, "utf-16-be")):
-        if data.startswith(bom):
-            try:
-                return _Decoded(data[len(bom):].decode(encoding), encoding, bom, True)
-            except UnicodeDecodeError:
-                return None
-    try:
-        return _Decoded(data.decode("utf-8"), "utf-8", b"", True)
-    except UnicodeDecodeError:
-        pass
+    from bkm_guard.textdecode import decode_unicode
+
+    decoded = decode_unicode(data)  # a BOM, the NUL pattern of UTF-16/32, else UTF-8
+    if decoded is not None:
+        return _Decoded(decoded.text, decoded.encoding, decoded.bom, decoded.exact)
+    if data.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
     if kind == "python":
         for line in data.split(b"\n", 2)[:2]:
             match = _CODING_RE.match(line)
@@ -155,10 +151,13 @@ def _hits(path: str, data: bytes, options: AnalyzeOptions,
     state = _State(kind)
     if len(data) > MAX_FILE_BYTES:
         return [], [Notice(path, f"file too large ({len(data)} bytes > {MAX_FILE_BYTES})")], state
-    mentions = kind != "text" and _mentions_binance(data, options)
-    if not mentions and not recognizer.prefilter(data):
+    from bkm_guard import textdecode
+
+    probe = textdecode.as_utf8(data)  # UTF-16/32 text: the byte checks below see it as UTF-8
+    mentions = kind != "text" and _mentions_binance(probe, options)
+    if not mentions and not recognizer.prefilter(probe):
         return [], [], state
-    if b"\x00" in data and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if textdecode.is_binary(data):  # NUL bytes in the first 8 KiB that are not UTF-16/32 text
         return [], [Notice(path, "binary file (NUL bytes)")], state
     decoded = _decode(data, kind)
     if decoded is None:
@@ -167,7 +166,7 @@ def _hits(path: str, data: bytes, options: AnalyzeOptions,
     text = decoded.text
     notices: list[Notice] = []
     if kind == "python":
-        wanted = for_fix or (mentions and _python_rules_could_fire(data, text, options))
+        wanted = for_fix or (mentions and _python_rules_could_fire(probe, text, options))
         hits = _python_hits(path, text, options, mentions=wanted, notices=notices, state=state)
     elif kind == "notebook":
         hits = _notebook_hits(path, text, options, notices)
