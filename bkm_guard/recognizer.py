@@ -195,11 +195,38 @@ def name_parts(name: str) -> list[str]:
     return [part.lower() for part in _NAME_SPLIT_RE.split(name.strip().strip("'\"")) if part]
 
 
+# A file name (`0024_api_key_verification.sql`, `keys/api_key.txt`) labels a checksum or a path,
+# never a credential, even with "key" in it.
+_FILE_NAME_RE: Final = re.compile(
+    r"(?i)(?:^|[/\\])[\w.\-]*\.(?:sql|py|pyc|json|ya?ml|toml|txt|md|rst|csv|tsv|sh|bash|js|mjs|ts|"
+    r"go|rs|java|rb|php|c|h|cpp|html?|css|xml|lock|cfg|ini|conf|log|zip|gz|tgz|tar|whl|bin|exe|so|"
+    r"dll|jar|png|jpe?g|gif|svg|pdf|ipynb|dat|db|sqlite3?)$"
+)
+# Names under which a 64-character value is Binance's own non-secret token or a digest: a
+# user-data-stream listenKey (`{"listenKey": …}`, `listen_key=`, `?listenKey=`), a signature.
+_NOT_SECRET_VALUE_PARTS: Final = frozenset({
+    "listen", "listenkey", "hash", "hashes", "checksum", "checksums", "sha", "sha1", "sha256",
+    "sha384", "sha512", "md5", "digest", "signature", "sig", "nonce", "salt", "integrity",
+})
+
+
+def is_file_name(name: str) -> bool:
+    return "/" in name.strip("'\"") or _FILE_NAME_RE.search(name.strip("'\"")) is not None
+
+
+def names_non_secret(name: str) -> bool:
+    """Does the name say its 64-character value is not a credential (a listenKey, a digest)?"""
+    if is_file_name(name):
+        return True
+    parts = name_parts(name)
+    return any(part in _NOT_SECRET_VALUE_PARTS for part in parts) or "listenkey" in "".join(parts)
+
+
 def role_of_name(name: str) -> Role | None:
     """Which credential a value stored under this name is, or None when the name says neither
-    (or says it is a hash, an id, a URL, an environment variable's name ...)."""
+    (or says it is a hash, an id, a URL, a file, an environment variable's name ...)."""
     parts = name_parts(name)
-    if not parts or any(part in _NOT_CREDENTIAL_PARTS for part in parts):
+    if not parts or any(part in _NOT_CREDENTIAL_PARTS for part in parts) or is_file_name(name):
         return None
     joined = "".join(parts)
     if any(part in _SECRET_PARTS for part in parts) or "secret" in joined:
@@ -271,12 +298,21 @@ _RUN_RE: Final = re.compile(r"(?:(?<=\\[nrt])|(?<![A-Za-z0-9]))[A-Za-z0-9]{64}(?
 _BEFORE_FORBIDDEN: Final = frozenset("+/_-.?")
 _AFTER_FORBIDDEN: Final = frozenset("+/=_-")
 _NAME_BEFORE_VALUE_RE: Final = re.compile(
-    r"""([A-Za-z_][\w.\-]*)["']?\]?\s*(?::=|=>|==|[:=])\s*>?\s*["'`]?\s*$"""
+    r"""(?<![\w.\-/])([A-Za-z0-9_][\w.\-/]*)["']?\]?\s*(?::=|=>|==|[:=])\s*>?\s*["'`]?\s*$"""
 )
 _BLOB_LINE_RE: Final = re.compile(r"""[\s"'`(,.]*([A-Za-z0-9+/_\-]{40,}={0,2})[\s"'`),;.\\n]*""")
 _CONTEXT_WORDS_RE: Final = re.compile(
     r"(?i)binance|ccxt|x-mbx-apikey|api[_-]?key|api[_-]?secret|secret[_-]?key|umfutures|cmfutures"
 )
+# What makes a text Binance's: the name, its client libraries, its key header. Generic words
+# such as api_key do not: Ethereum tooling and crypto libraries use them too.
+_BINANCE_CONTEXT_RE: Final = re.compile(r"(?i)binance|ccxt|x-mbx-apikey|umfutures|cmfutures|coinmfutures")
+
+
+def binance_context(text: str) -> bool:
+    """Does the text name Binance, a Binance client library or Binance's API key header?
+    64 hex digits and inline PEM keys count as Binance credentials only in such a text."""
+    return _BINANCE_CONTEXT_RE.search(text) is not None
 
 
 class _Lines:
@@ -337,11 +373,13 @@ def name_before(line_prefix: str) -> str | None:
 
 
 def find_credentials(text: str, *, _lines: _Lines | None = None,
-                     _pem: list[_PemBlock] | None = None) -> list[Match]:
-    """HMAC API keys and secrets in any text."""
+                     _pem: list[_PemBlock] | None = None, hex_needs_context: bool = True) -> list[Match]:
+    """HMAC API keys and secrets in any text. 64 hex digits count only under a key or secret
+    name in a Binance text (`hex_needs_context=False`: under such a name anywhere, for redaction)."""
     lines = _lines or _Lines(text)
     pem_spans = [(b.start, b.end) for b in (_pem if _pem is not None else _pem_blocks(text))]
     binance_text: bool | None = None
+    binance_hex: bool | None = None
     matches: list[Match] = []
     for run in _RUN_RE.finditer(text):
         start, end = run.span()
@@ -358,11 +396,19 @@ def find_credentials(text: str, *, _lines: _Lines | None = None,
         line_start = lines.starts[line_index]
         prefix = text[line_start:start]
         name = name_before(prefix)
+        if name and names_non_secret(name):
+            continue  # a listenKey, a digest, a checksum keyed by a file name
         role = role_of_name(name) if name else None
         if role is None and "x-mbx-apikey" in prefix.lower():
             role = Role.KEY
-        if shape is Shape.HEX64 and role is None:
-            continue  # a digest, a signature, a checksum
+        if shape is Shape.HEX64:
+            if role is None:
+                continue  # a digest, a signature, a checksum
+            if hex_needs_context:
+                if binance_hex is None:
+                    binance_hex = binance_context(text)
+                if not binance_hex:
+                    continue  # an Ethereum private key, a test vector
         if role is None and _in_base64_blob(lines, line_index):
             continue
         if role is not None:
@@ -377,18 +423,40 @@ def find_credentials(text: str, *, _lines: _Lines | None = None,
     return matches
 
 
+def _standalone(text: str, blocks: Sequence[_PemBlock]) -> bool:
+    """Is the text nothing but its PEM blocks (a key file: key.pem, id_ed25519)?"""
+    position = 0
+    for block in blocks:
+        if text[position : block.start].strip():
+            return False
+        position = block.end
+    return not text[position:].strip()
+
+
 def find_private_keys(text: str, *, _lines: _Lines | None = None,
-                      _pem: list[_PemBlock] | None = None) -> list[Match]:
-    """PEM private key blocks with a real body, reported where `-----BEGIN` stands."""
+                      _pem: list[_PemBlock] | None = None, binance_only: bool = True) -> list[Match]:
+    """PEM private key blocks with a real body, reported where `-----BEGIN` stands.
+
+    With `binance_only` (the scanner), only keys that can be Binance API keys: Ed25519 or RSA
+    by their DER (or of a hidden type), and, inline in a longer text, only in a Binance text:
+    a crypto library's test vectors are not leaks, a committed key file always is."""
     lines = _lines or _Lines(text)
     matches = []
-    for block in _pem if _pem is not None else _pem_blocks(text):
-        if block.is_private and block.body_chars >= _MIN_PEM_BODY:
-            line, column = lines.position(block.start)
-            value = text[block.start : block.end]
-            matches.append(Match(Kind.PRIVATE_KEY, block.start, block.end, line, column, "high",
-                                 mask(value), fingerprint(_ESCAPES_RE.sub("", "".join(value.split()))),
-                                 block.label))
+    blocks = _pem if _pem is not None else _pem_blocks(text)
+    candidates = [b for b in blocks if b.is_private and b.body_chars >= _MIN_PEM_BODY]
+    if binance_only and candidates and not binance_context(text) and not _standalone(text, blocks):
+        return []
+    for block in candidates:
+        value = text[block.start : block.end]
+        if binance_only:
+            from bkm_guard.pemkeys import can_be_binance_key
+
+            if not can_be_binance_key(block.label, value):
+                continue  # EC, DSA, X25519 ...: Binance takes Ed25519 and RSA keys only
+        line, column = lines.position(block.start)
+        matches.append(Match(Kind.PRIVATE_KEY, block.start, block.end, line, column, "high",
+                             mask(value), fingerprint(_ESCAPES_RE.sub("", "".join(value.split()))),
+                             block.label))
     return matches
 
 

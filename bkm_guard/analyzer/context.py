@@ -193,7 +193,8 @@ class Context:
                 continue
             decided.add(id(node))
             value = (reach.value.value or "").strip()
-            if not recognizer.is_credential_value(value, key_position=True):
+            # 64 hex digits are a key only in a Binance file (not an Ethereum key, a test vector)
+            if not recognizer.is_credential_value(value, key_position=self._binance_file):
                 continue
             covered.append(self.span(node))
             first = reach.value.first_piece
@@ -232,6 +233,10 @@ class Context:
                             match.line, match.column + (match.end - match.start), match.confidence, "no",
                             (), self._string_lines_at(match.start)))
         return hits
+
+    @functools.cached_property
+    def _binance_file(self) -> bool:
+        return recognizer.binance_context(self.source)
 
     def _in_comment(self, offset: int) -> bool:
         line_start = self._line_starts[self.line_of(offset) - 1]
