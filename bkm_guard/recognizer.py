@@ -508,10 +508,14 @@ _RUN_OF_64: Final = b"a" * KEY_LENGTH
 def prefilter(data: bytes) -> bool:
     """Could these bytes hold any finding at all? Cheap enough to run on every file first.
 
-    True when there is a run of 64+ alphanumerics, a PEM private key marker, or an
-    `http://`/`ws://` next to the word binance. False means: no need to decode or parse.
+    True when there is a run of 64+ alphanumerics, a PEM private key marker, a Kubernetes
+    Secret, or an `http://`/`ws://` next to the word binance (host templates included).
+    False means: no need to decode or parse. UTF-16/32 text must be given as UTF-8
+    (bkm_guard.textdecode.as_utf8).
     """
     if b"PRIVATE KEY" in data:
+        return True
+    if b"Secret" in data and b"data" in data:  # a Kubernetes Secret: its values are base64
         return True
     lowered = data.lower()
     if b"binance" in lowered and (b"http://" in lowered or b"ws://" in lowered):

@@ -58,7 +58,7 @@ class InsecureEndpoint(Rule):
                 offsets.append((position, piece))
                 position += 1 if piece is None else len(piece.text)
             for url in INSECURE_URL_RE.finditer(joined):
-                host = url.group("host").rstrip(".").lower()
+                host = url.group("host").rstrip(".").lower().replace("\x00", "{}")  # an f-string slot
                 if not is_binance_host(host):
                     continue
                 scheme = url.group("scheme").lower()
