@@ -477,13 +477,17 @@ def find_insecure_urls(text: str, *, _lines: _Lines | None = None) -> list[Match
     return matches
 
 
-def find_all(text: str) -> list[Match]:
-    """Every credential, private key and insecure Binance URL in a text, in text order."""
+def find_all(text: str, *, whole_file: bool = True) -> list[Match]:
+    """Every credential, private key and insecure Binance URL in a text, in text order.
+
+    `whole_file=False` is for a few lines cut out of a file (the detect-secrets plugin's view):
+    whether the file is Binance's cannot be told from them, so 64 hex under a key name and
+    every PEM private key count."""
     lines = _Lines(text)
     pem = _pem_blocks(text) if "-----BEGIN" in text else []
     found = [
-        *find_credentials(text, _lines=lines, _pem=pem),
-        *find_private_keys(text, _lines=lines, _pem=pem),
+        *find_credentials(text, _lines=lines, _pem=pem, hex_needs_context=whole_file),
+        *find_private_keys(text, _lines=lines, _pem=pem, binance_only=whole_file),
         *find_insecure_urls(text, _lines=lines),
     ]
     return sorted(found, key=lambda m: (m.start, m.kind.value))

@@ -104,8 +104,11 @@ def test_role_of_name(name: str, role: rz.Role | None) -> None:
         (f'curl -H "X-MBX-APIKEY: {KEY}" https://api.binance.com', [rz.Kind.API_KEY]),
         (f"Client('{KEY}', '{SECRET}')", [rz.Kind.CREDENTIAL, rz.Kind.CREDENTIAL]),
         (f"UMFUTURES_KEY: \"{HEX}\"", [rz.Kind.API_KEY]),
-        (f'"key": "{HEX}"', [rz.Kind.API_KEY]),
-        (f"const apiSecret = '{HEX}'", [rz.Kind.API_SECRET]),
+        (f'"binance": {{"key": "{HEX}"}}', [rz.Kind.API_KEY]),
+        (f"const apiSecret = '{HEX}'  // binance futures testnet", [rz.Kind.API_SECRET]),
+        # 64 hex under a key name in a text that is not Binance's: an Ethereum key, a test vector
+        (f'"key": "{HEX}"', []),
+        (f"const apiSecret = '{HEX}'", []),
         # hex anywhere else is a digest, a signature or a checksum
         (f"{HEX}  grid_bot-1.4.2.tar.gz", []),
         (f'EXPECTED_SIGNATURE = "{HEX}"', []),
@@ -184,11 +187,14 @@ def _pems() -> list[tuple[str, str]]:
 def test_private_keys_every_form(label: str, pem: str) -> None:
     forms = {
         "file": pem,
-        "escaped": 'KEY = "' + pem.strip().replace("\n", "\\n") + '"',
-        "yaml": "key: |\n" + "".join("    " + line + "\n" for line in pem.splitlines()),
+        "escaped": '# binance\nKEY = "' + pem.strip().replace("\n", "\\n") + '"',
+        "yaml": "binance:\n  key: |\n" + "".join("    " + line + "\n" for line in pem.splitlines()),
     }
     for form, text in forms.items():
         matches = rz.find_all(text)
+        if label == "EC PRIVATE KEY":  # Binance takes Ed25519 and RSA keys only
+            assert matches == [], form
+            matches = rz.find_private_keys(text, binance_only=False)
         assert [m.kind for m in matches] == [rz.Kind.PRIVATE_KEY], form
         assert matches[0].label == label
         assert text[matches[0].start :].startswith("-----BEGIN")
