@@ -372,6 +372,42 @@ def name_before(line_prefix: str) -> str | None:
     return match.group(1) if match else None
 
 
+# A key and its secret written as a pair: `<key>: <secret>` (a YAML or Python map from key to
+# secret), `VAR=<key>:<secret>`, `wss://<key>:<secret>@host`, `curl -u <key>:<secret>`, INI
+# `<key> = <secret>`. The first is the key, the second the secret.
+_PAIR_SEPARATOR: Final = r"""["']?[ \t]*[:=][ \t]*["']?"""
+_PAIR_BEFORE_RE: Final = re.compile(r"(?<![A-Za-z0-9])([A-Za-z0-9]{64})" + _PAIR_SEPARATOR + r"$")
+_PAIR_AFTER_RE: Final = re.compile(_PAIR_SEPARATOR + r"([A-Za-z0-9]{64})(?![A-Za-z0-9])")
+
+
+def _role_in_pair(text: str, prefix: str, end: int) -> Role | None:
+    before = _PAIR_BEFORE_RE.search(prefix[-80:])
+    if before is not None and classify_value(before.group(1)) is Shape.KEY:
+        return Role.SECRET
+    after = _PAIR_AFTER_RE.match(text, end, end + 80)
+    if after is not None and classify_value(after.group(1)) is Shape.KEY:
+        return Role.KEY
+    return None
+
+
+# A value cut by backslash-newline continuations inside a string (Python, shell, JavaScript):
+# `API_SECRET = "Lt2Q…\` then `…JkO3"` on the next line.
+_CONTINUED_RE: Final = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]+(?:\\\r?\n[A-Za-z0-9]+)+(?![A-Za-z0-9])")
+_CONTINUATION_RE: Final = re.compile(r"\\\r?\n")
+
+
+def _runs(text: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, value) of every 64-character candidate, whole or continued over lines."""
+    for run in _RUN_RE.finditer(text):
+        yield run.start(), run.end(), run.group()
+    if "\\\n" not in text and "\\\r\n" not in text:
+        return
+    for run in _CONTINUED_RE.finditer(text):
+        value = _CONTINUATION_RE.sub("", run.group())
+        if len(value) == KEY_LENGTH:
+            yield run.start(), run.end(), value
+
+
 def find_credentials(text: str, *, _lines: _Lines | None = None,
                      _pem: list[_PemBlock] | None = None, hex_needs_context: bool = True) -> list[Match]:
     """HMAC API keys and secrets in any text. 64 hex digits count only under a key or secret
@@ -381,14 +417,15 @@ def find_credentials(text: str, *, _lines: _Lines | None = None,
     binance_text: bool | None = None
     binance_hex: bool | None = None
     matches: list[Match] = []
-    for run in _RUN_RE.finditer(text):
-        start, end = run.span()
+    for start, end, value in _runs(text):
         before = text[start - 1] if start else ""
-        if before in _BEFORE_FORBIDDEN or (end < len(text) and text[end] in _AFTER_FORBIDDEN):
+        # after `://` a 64-character run is a URL's user name (`wss://<key>:<secret>@host`): a
+        # host label is at most 63 characters, and a path segment (`/ws/<listenKey>`) has one `/`
+        userinfo = before == "/" and text.endswith("://", 0, start)
+        if (before in _BEFORE_FORBIDDEN and not userinfo) or (end < len(text) and text[end] in _AFTER_FORBIDDEN):
             continue
         if pem_spans and _in_spans(start, pem_spans):
             continue
-        value = run.group()
         shape = classify_value(value)
         if shape not in (Shape.KEY, Shape.HEX64):
             continue
@@ -401,6 +438,8 @@ def find_credentials(text: str, *, _lines: _Lines | None = None,
         role = role_of_name(name) if name else None
         if role is None and "x-mbx-apikey" in prefix.lower():
             role = Role.KEY
+        if role is None and shape is Shape.KEY:
+            role = _role_in_pair(text, prefix, end)
         if shape is Shape.HEX64:
             if role is None:
                 continue  # a digest, a signature, a checksum

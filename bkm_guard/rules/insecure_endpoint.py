@@ -86,3 +86,10 @@ class InsecureEndpoint(Rule):
                           f"plaintext Binance endpoint `{label}`; use {secure}://",
                           masking.fingerprint("BKM101:" + label), "", line, column + len(url.group()),
                           "high", "safe" if fix else "no", fix, ctx.lines(value.node))
+        from bkm_guard.pycomments import insecure_urls_in_comments
+
+        for match in insecure_urls_in_comments(ctx.source):
+            secure = SECURE_SCHEME[match.label.partition("://")[0]]
+            yield Hit(self.CODE, match.line, match.column,
+                      f"plaintext Binance endpoint `{match.label}` in a comment; use {secure}://",
+                      match.fingerprint, "", match.line, match.column + match.end - match.start, "high", "no")
