@@ -23,6 +23,8 @@ from bkm_guard.recognizer import Role
 _MAX_DEPTH = 6
 _PASS_THROUGH = frozenset({"encode", "decode", "strip"})  # methods whose result is still the secret
 _URL_HOST_RE = re.compile(r"(?i)\b(?:https?|wss?)://([A-Za-z0-9.\-]+)")
+# a host kept on its own and joined into a URL later: `HOST = "fapi.binance.com"`, f"https://{HOST}"
+_BARE_HOST_RE = re.compile(r"([A-Za-z0-9.\-]+)(?::\d+)?(?:/\S*)?")
 _GENERIC_NAME_PARTS = frozenset({"api", "key", "apikey", "secret", "apisecret", "secretkey", "x", "mbx",
                                  "binance", "sec", "seckey", "k", "s"})
 
@@ -143,6 +145,9 @@ class Context:
                     return True
             if "x-mbx-apikey" in value.joined.lower():
                 return True
+            bare = _BARE_HOST_RE.fullmatch(value.joined.strip())
+            if bare is not None and "." in bare.group(1) and is_binance_host(bare.group(1)):
+                return True
             if isinstance(node, cst.FormattedString):
                 return any(self.linked(part.expression, depth + 1) for part in node.parts
                            if isinstance(part, cst.FormattedStringExpression))
@@ -171,6 +176,8 @@ class Context:
         if isinstance(node, cst.FormattedString):
             return any(self.linked(part.expression, depth + 1) for part in node.parts
                        if isinstance(part, cst.FormattedStringExpression))
+        if isinstance(node, cst.BinaryOperation):  # `URL + METHOD`: names whose values build the URL
+            return self.linked(node.left, depth + 1) or self.linked(node.right, depth + 1)
         return False
 
     # --- credentials --------------------------------------------------------------------------
