@@ -41,11 +41,6 @@ class SecretEntry:
     fingerprint: str
 
 
-def might_hold_secret(data: bytes) -> bool:
-    """Cheap byte check for the prefilter: a Secret manifest with data."""
-    return b"Secret" in data and b"data" in data
-
-
 def _decode(value: str) -> str | None:
     if len(value) > _MAX_VALUE or len(value) % 4:
         return None

@@ -546,6 +546,7 @@ _ALNUM_TABLE: Final = bytes(
     0x61 if (0x30 <= b <= 0x39 or 0x41 <= b <= 0x5A or 0x61 <= b <= 0x7A) else 0x20 for b in range(256)
 )
 _RUN_OF_64: Final = b"a" * KEY_LENGTH
+_KIND_SECRET_BYTES_RE: Final = re.compile(rb"""kind["']?[ \t]*:[ \t]*["']?Secret\b""")
 
 
 def prefilter(data: bytes) -> bool:
@@ -558,9 +559,14 @@ def prefilter(data: bytes) -> bool:
     """
     if b"PRIVATE KEY" in data:
         return True
-    if b"Secret" in data and b"data" in data:  # a Kubernetes Secret: its values are base64
+    if b"Secret" in data and _KIND_SECRET_BYTES_RE.search(data):  # a Kubernetes Secret: base64 values
         return True
     lowered = data.lower()
     if b"binance" in lowered and (b"http://" in lowered or b"ws://" in lowered):
         return True
-    return _RUN_OF_64 in data.translate(_ALNUM_TABLE)
+    if _RUN_OF_64 in data.translate(_ALNUM_TABLE):
+        return True
+    if b"\\\n" in data:  # a key continued over lines by backslash-newline
+        joined = data.replace(b"\\\r\n", b"").replace(b"\\\n", b"")
+        return _RUN_OF_64 in joined.translate(_ALNUM_TABLE)
+    return False

@@ -161,7 +161,10 @@ class Context:
         if isinstance(node, cst.Attribute):
             if self.linked(node.value, depth + 1):
                 return True
-            return any(self.linked(v, depth + 1) for v in self.facts.attr_values.get(node.attr.value, ()))
+            # `self.BASE`: set as `self.BASE = …`, or a class constant `BASE = …` in the class body
+            attr = node.attr.value
+            return any(self.linked(v, depth + 1)
+                       for v in (*self.facts.attr_values.get(attr, ()), *self.facts.name_values.get(attr, ())))
         if isinstance(node, cst.Subscript):
             return self.linked(node.value, depth + 1)
         if isinstance(node, cst.Dict):
