@@ -10,7 +10,13 @@ from urllib.parse import urlsplit
 #: or a subdomain of one of them (api.binance.com, fstream.binance.com, testnet.binance.vision).
 #: From Binance's API docs and the URL constants of python-binance, ccxt, binance-connector and
 #: binance-sdk: binanceops.com is the options testnet (testnet.binanceops.com, testnetws.binanceops.com).
-BINANCE_DOMAINS: Final = ("binance.com", "binance.vision", "binancefuture.com", "binance.us", "binanceops.com")
+BINANCE_DOMAINS: Final = (
+    "binance.com",
+    "binance.vision",
+    "binancefuture.com",
+    "binance.us",
+    "binanceops.com",
+)
 
 #: Second-level names that make a Binance domain whatever the TLD a template fills in:
 #: python-binance writes `https://api.binance.{}/api` and formats it with `tld` ("com", "us").

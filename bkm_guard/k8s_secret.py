@@ -51,8 +51,11 @@ def _decode(value: str) -> str | None:
 
 
 def _role_kind(role: recognizer.Role | None) -> recognizer.Kind:
-    return {recognizer.Role.KEY: recognizer.Kind.API_KEY, recognizer.Role.SECRET: recognizer.Kind.API_SECRET,
-            None: recognizer.Kind.CREDENTIAL}[role]
+    return {
+        recognizer.Role.KEY: recognizer.Kind.API_KEY,
+        recognizer.Role.SECRET: recognizer.Kind.API_SECRET,
+        None: recognizer.Kind.CREDENTIAL,
+    }[role]
 
 
 def find_in_secrets(text: str) -> Iterator[SecretEntry]:

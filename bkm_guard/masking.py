@@ -61,4 +61,5 @@ def scrub(message: str) -> str:
     last line of defence, so that no report format ever prints a key whatever a rule wrote."""
     if not _ALNUM_RUN_RE.search(message):
         return message
-    return _ALNUM_RUN_RE.sub(lambda run: run.group() if _is_wordy(run.group()) else mask(run.group()), message)
+    return _ALNUM_RUN_RE.sub(lambda run: run.group() if _is_wordy(run.group()) else mask(run.group()),
+                             message)

@@ -81,17 +81,22 @@ def _loaded_type(der: bytes) -> str | None:
         key = serialization.load_der_private_key(der, password=None, unsafe_skip_rsa_key_validation=True)
     except Exception:  # encrypted (TypeError), malformed or unsupported: read the OIDs instead
         return None
-    for cls, name in ((ed25519.Ed25519PrivateKey, ED25519), (rsa.RSAPrivateKey, RSA),
-                      (ec.EllipticCurvePrivateKey, "ec"), (dsa.DSAPrivateKey, "dsa"),
-                      (x25519.X25519PrivateKey, "x25519"), (x448.X448PrivateKey, "x448"),
-                      (ed448.Ed448PrivateKey, "ed448")):
+    for cls, name in (
+        (ed25519.Ed25519PrivateKey, ED25519),
+        (rsa.RSAPrivateKey, RSA),
+        (ec.EllipticCurvePrivateKey, "ec"),
+        (dsa.DSAPrivateKey, "dsa"),
+        (x25519.X25519PrivateKey, "x25519"),
+        (x448.X448PrivateKey, "x448"),
+        (ed448.Ed448PrivateKey, "ed448"),
+    ):
         if isinstance(key, cls):
             return name
     return HIDDEN
 
 
 def key_type(label: str, body: str) -> str:
-    """"ed25519", "rsa", "ec", "dsa", ... for a PEM block (armour included), or "unknown"
+    """The type: "ed25519", "rsa", "ec", "dsa", ... for a PEM block (armour included), or "unknown"
     when its type is hidden (encrypted PKCS#8, a body that does not decode)."""
     der = _der(body)
     if not der:

@@ -422,7 +422,9 @@ def find_credentials(text: str, *, _lines: _Lines | None = None,
         # after `://` a 64-character run is a URL's user name (`wss://<key>:<secret>@host`): a
         # host label is at most 63 characters, and a path segment (`/ws/<listenKey>`) has one `/`
         userinfo = before == "/" and text.endswith("://", 0, start)
-        if (before in _BEFORE_FORBIDDEN and not userinfo) or (end < len(text) and text[end] in _AFTER_FORBIDDEN):
+        if before in _BEFORE_FORBIDDEN and not userinfo:
+            continue
+        if end < len(text) and text[end] in _AFTER_FORBIDDEN:
             continue
         if pem_spans and _in_spans(start, pem_spans):
             continue

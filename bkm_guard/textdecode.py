@@ -55,8 +55,11 @@ def _nul_pattern(head: bytes) -> str | None:
     quarter = size // 4
     # UTF-32: the two high bytes of a BMP character are NUL, the next one nearly always is
     for encoding, high, next_high, low in (("utf-32-le", (2, 3), 1, 0), ("utf-32-be", (0, 1), 2, 3)):
-        if (all(by_lane[lane] == quarter for lane in high) and by_lane[next_high] >= quarter * 0.6
-                and by_lane[low] <= quarter * 0.02):
+        if (
+            all(by_lane[lane] == quarter for lane in high)
+            and by_lane[next_high] >= quarter * 0.6
+            and by_lane[low] <= quarter * 0.02
+        ):
             return encoding
     even, odd = by_lane[0] + by_lane[2], by_lane[1] + by_lane[3]
     pairs = size // 2
@@ -75,7 +78,7 @@ def _looks_like_text(text: str) -> bool:
 
 
 def wide_encoding(data: bytes) -> str | None:
-    """"utf-16-le", "utf-16-be", "utf-32-le" or "utf-32-be" when the data is text in one of
+    """The encoding: "utf-16-le", "utf-16-be", "utf-32-le" or "utf-32-be" when the data is text in one of
     them (by BOM or by NUL pattern), None otherwise (UTF-8, another 8-bit encoding, or binary)."""
     found = bom_encoding(data)
     if found is not None:

@@ -33,7 +33,8 @@ def scan(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, source: 
             [(6, "BKM102")],
         ),
         (  # a class attribute
-            'import requests\n\nclass Api:\n    BASE = "https://api.binance.com"\n\n    def get(self, path):\n'
+            'import requests\n\nclass Api:\n    BASE = "https://api.binance.com"\n\n'
+            "    def get(self, path):\n"
             "        return requests.get(self.BASE + path, timeout=10, verify=False)\n",
             [(7, "BKM102")],
         ),
@@ -65,7 +66,13 @@ def test_insecure_urls_in_comments_templates_and_docstrings(
         '    return f"ws://fstream.binance.{tld}/ws"\n'
     )
     assert scan(tmp_path, capsys, "client.py", source) == [
-        (3, "BKM101"), (4, "BKM101"), (8, "BKM101"), (9, "BKM101"), (10, "BKM101"), (11, "BKM101")]
+        (3, "BKM101"),
+        (4, "BKM101"),
+        (8, "BKM101"),
+        (9, "BKM101"),
+        (10, "BKM101"),
+        (11, "BKM101"),
+    ]
 
 
 def test_a_dict_from_key_to_secret(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -77,7 +84,9 @@ def test_a_dict_from_key_to_secret(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 @pytest.mark.parametrize("name", ["settings.py", "settings.js", "settings.sh"])
-def test_a_key_continued_by_a_backslash(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str) -> None:
+def test_a_key_continued_by_a_backslash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
     secret = make_key()
     comment = "#" if name != "settings.js" else "//"
     source = f'{comment} binance\nAPI_SECRET="{secret[:30]}\\\n{secret[30:]}"\n'

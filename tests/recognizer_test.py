@@ -496,4 +496,5 @@ def test_prefilter_lets_the_new_candidates_through() -> None:
     from bkm_guard.textdecode import as_utf8
 
     wide = codecs.BOM_UTF16_LE + f"BINANCE_API_KEY={make_key()}\n".encode("utf-16-le")
-    assert not rz.prefilter(wide) and rz.prefilter(as_utf8(wide))
+    assert not rz.prefilter(wide)
+    assert rz.prefilter(as_utf8(wide))

@@ -29,7 +29,9 @@ def windows(value: str) -> set[str]:
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "sarif"])
-def test_no_piece_of_a_key_in_any_format(tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+def test_no_piece_of_a_key_in_any_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
     planted: list[str] = []
     for name, template in CASES.items():
         key, secret = make_key(), make_key()
@@ -48,7 +50,9 @@ def test_no_piece_of_a_key_in_any_format(tmp_path: Path, capsys: pytest.CaptureF
         assert reported == set(CASES)
 
 
-def test_control_characters_in_file_names_are_escaped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_control_characters_in_file_names_are_escaped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     key = make_key()
     forged = "x.env\napp.py:1:1: BKM001 forged"
     (tmp_path / forged).write_text(f"BINANCE_API_KEY={key}\n")
@@ -60,7 +64,8 @@ def test_control_characters_in_file_names_are_escaped(tmp_path: Path, capsys: py
     assert code == 1
     assert out.splitlines() == [line for line in out.splitlines() if line.startswith("x.env\\napp.py")]
     assert len(out.splitlines()) == 1
-    assert "\x1b" not in err and "link\\033[2Jclear" in err
+    assert "\x1b" not in err
+    assert "link\\033[2Jclear" in err
 
 
 def test_json_keeps_the_exact_file_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -57,7 +57,8 @@ def test_nul_after_the_first_8_kib_does_not_drop_the_file(
     code = main([str(tmp_path), "--format", "json"])
     out, _ = capsys.readouterr()
     assert code == 1
-    assert '"line": 1' in out and "BKM004" in out
+    assert '"line": 1' in out
+    assert "BKM004" in out
     assert key not in out
 
 
@@ -69,7 +70,8 @@ def test_utf16_file_through_the_scan_command(tmp_path: Path, capsys: pytest.Capt
     out, err = capsys.readouterr()
     assert code == 1
     assert [line.split(": ")[0] for line in out.splitlines()] == ["windows.env:2:17", "windows.env:3:20"]
-    assert key not in out + err and secret not in out + err
+    assert key not in out + err
+    assert secret not in out + err
 
 
 def test_utf16_fix_keeps_the_encoding(tmp_path: Path) -> None:

@@ -163,8 +163,8 @@ class Context:
                 return True
             # `self.BASE`: set as `self.BASE = …`, or a class constant `BASE = …` in the class body
             attr = node.attr.value
-            return any(self.linked(v, depth + 1)
-                       for v in (*self.facts.attr_values.get(attr, ()), *self.facts.name_values.get(attr, ())))
+            values = (*self.facts.attr_values.get(attr, ()), *self.facts.name_values.get(attr, ()))
+            return any(self.linked(v, depth + 1) for v in values)
         if isinstance(node, cst.Subscript):
             return self.linked(node.value, depth + 1)
         if isinstance(node, cst.Dict):

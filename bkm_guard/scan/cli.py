@@ -314,7 +314,8 @@ def _fix(run: _Run, settings: Settings, result: ScanResult, abspaths: dict[str, 
         if run.args.diff:
             before = data.decode("utf-8", "replace").splitlines(keepends=True)
             after = fixed.data.decode("utf-8", "replace").splitlines(keepends=True)
-            for line in difflib.unified_diff(before, after, f"a/{printable(display)}", f"b/{printable(display)}"):
+            shown = printable(display)
+            for line in difflib.unified_diff(before, after, f"a/{shown}", f"b/{shown}"):
                 sys.stdout.write(_mask_line(line) if line[:1] in "+- " else line)
             continue
         _write_atomic(abspath, fixed.data)
@@ -392,7 +393,8 @@ def _emit(run: _Run, result: ScanResult) -> None:
     if args.quiet:
         return
     for notice in result.notices:
-        print(f"bkm-guard: {printable(notice.path)}: {notice.kind}: {printable(notice.reason)}", file=sys.stderr)
+        reason = printable(notice.reason)
+        print(f"bkm-guard: {printable(notice.path)}: {notice.kind}: {reason}", file=sys.stderr)
     if args.pre_commit:
         if any(r.finding.code in CREDENTIAL_CODES for r in result.reported):
             print(
