@@ -203,8 +203,11 @@ class Context:
                 continue
             decided.add(id(node))
             value = (reach.value.value or "").strip()
-            # 64 hex digits are a key only in a Binance file (not an Ethereum key, a test vector)
-            if not recognizer.is_credential_value(value, key_position=self._binance_file):
+            # 64 hex digits are a key only in Binance context (not an Ethereum key, a test vector):
+            # a Binance file, an argument of a Binance client, a name the user declared a key name
+            binance = (self._binance_file or site.kind == "argument"
+                       or site.name.lower() in self.facts.extra_key_names)
+            if not recognizer.is_credential_value(value, key_position=binance):
                 continue
             covered.append(self.span(node))
             first = reach.value.first_piece
