@@ -238,7 +238,7 @@ class Context:
             name = recognizer.name_before(line_text)
             what = {recognizer.Kind.API_KEY: "API key", recognizer.Kind.API_SECRET: "API secret"}.get(
                 match.kind, "credential (key or secret)")
-            where = f" in `{name}`" if name else ""
+            where = f" in `{masking.shown_name(name)}`" if name else ""  # the name may be a key
             place = " in a comment" if self._in_comment(match.start) else " in a string"
             message = (f"hardcoded Binance {what}{where}{place} (masked {match.masked}); "
                        f"load it from the environment or bkm_guard.load()")
