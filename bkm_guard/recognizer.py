@@ -551,6 +551,11 @@ _RUN_OF_64: Final = b"a" * KEY_LENGTH
 _KIND_SECRET_BYTES_RE: Final = re.compile(rb"""kind["']?[ \t]*:[ \t]*["']?Secret\b""")
 
 
+def may_hold_k8s_secret(data: bytes) -> bool:
+    """Could these bytes be a Kubernetes Secret manifest (`kind: Secret`, YAML or JSON)?"""
+    return b"Secret" in data and _KIND_SECRET_BYTES_RE.search(data) is not None
+
+
 def prefilter(data: bytes) -> bool:
     """Could these bytes hold any finding at all? Cheap enough to run on every file first.
 
@@ -561,7 +566,7 @@ def prefilter(data: bytes) -> bool:
     """
     if b"PRIVATE KEY" in data:
         return True
-    if b"Secret" in data and _KIND_SECRET_BYTES_RE.search(data):  # a Kubernetes Secret: base64 values
+    if may_hold_k8s_secret(data):  # a Kubernetes Secret: its values are base64
         return True
     lowered = data.lower()
     if b"binance" in lowered and (b"http://" in lowered or b"ws://" in lowered):
