@@ -309,6 +309,18 @@ _CONTEXT_WORDS_RE: Final = re.compile(
 _BINANCE_CONTEXT_RE: Final = re.compile(r"(?i)binance|ccxt|x-mbx-apikey|umfutures|cmfutures|coinmfutures")
 
 
+# Parts of a key name that say "an exchange API key" rather than any key (an Ethereum account's
+# `key`, `private_key`, `TEST_KEY`): `TEST_FUTURES_API_KEY`, `apiSecret`, `BINANCE_KEY`.
+_API_NAME_PARTS: Final = frozenset({"api", "apikey", "apisecret", "binance", "binancekey", "bnb", "futures",
+                                    "testnet", "mbx", "mbxapikey", "umfutures", "cmfutures", "spot"})
+
+
+def names_api_key(name: str) -> bool:
+    """Does the name say its value is an exchange API credential (`api_key`, `FUTURES_SECRET`)?
+    Enough for 64 hex digits to be a (futures testnet) key even in a text that never names Binance."""
+    return any(part in _API_NAME_PARTS for part in name_parts(name))
+
+
 def binance_context(text: str) -> bool:
     """Does the text name Binance, a Binance client library or Binance's API key header?
     64 hex digits and inline PEM keys count as Binance credentials only in such a text."""
@@ -445,7 +457,7 @@ def find_credentials(text: str, *, _lines: _Lines | None = None,
         if shape is Shape.HEX64:
             if role is None:
                 continue  # a digest, a signature, a checksum
-            if hex_needs_context:
+            if hex_needs_context and not (name and names_api_key(name)):
                 if binance_hex is None:
                     binance_hex = binance_context(text)
                 if not binance_hex:

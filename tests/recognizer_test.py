@@ -108,7 +108,11 @@ def test_role_of_name(name: str, role: rz.Role | None) -> None:
         (f"const apiSecret = '{HEX}'  // binance futures testnet", [rz.Kind.API_SECRET]),
         # 64 hex under a key name in a text that is not Binance's: an Ethereum key, a test vector
         (f'"key": "{HEX}"', []),
-        (f"const apiSecret = '{HEX}'", []),
+        (f"const privateKey = '{HEX}'", []),
+        (f"TEST_KEY={HEX}", []),
+        # ... unless the name itself says an exchange API key (a futures testnet key in CI config)
+        (f"const apiSecret = '{HEX}'", [rz.Kind.API_SECRET]),
+        (f"TEST_FUTURES_API_KEY: {HEX}", [rz.Kind.API_KEY]),
         # hex anywhere else is a digest, a signature or a checksum
         (f"{HEX}  grid_bot-1.4.2.tar.gz", []),
         (f'EXPECTED_SIGNATURE = "{HEX}"', []),
