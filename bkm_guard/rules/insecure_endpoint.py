@@ -19,8 +19,9 @@ class InsecureEndpoint(Rule):
     FIX = "safe"
     APPLIES = "both"
     WHAT = ("Finds `http://` and `ws://` URLs on Binance hosts (binance.com, binance.vision, "
-            "binancefuture.com, binance.us and their subdomains) in any string form: plain, f-string, "
-            "`\"http://\" + host`, `base_url=`, `stream_url=`, class constants, and other text files.")
+            "binancefuture.com, binance.us, binanceops.com and their subdomains, also TLD templates such "
+            "as `api.binance.{}`) in any string form: plain, f-string, `\"http://\" + host`, `base_url=`, "
+            "`stream_url=`, class constants, docstrings and comments, and other text files.")
     WHY = ("Without TLS, anyone on the path (Wi-Fi, proxy, ISP) reads the X-MBX-APIKEY header and the "
            "signed query and can replay or alter orders. Binance serves every endpoint over TLS.")
     EXAMPLE = 'spot = Spot(base_url="{HTTP}://api.binance.com")'
