@@ -74,3 +74,37 @@ def test_json_keeps_the_exact_file_name(tmp_path: Path, capsys: pytest.CaptureFi
     main([str(tmp_path), "--format", "json"])
     out, _ = capsys.readouterr()
     assert [f["path"] for f in json.loads(out)["findings"]] == [name]
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("a\nb", "a\\nb"),
+        ("a\rb\tc", "a\\rb\\tc"),
+        ("x\x1b[31mred", "x\\033[31mred"),
+        ("\x9bC1", "\\233C1"),
+        ("evil\u202etxt.py", "evil\\u202etxt.py"),  # a bidi override reorders what a terminal shows
+        ("plain/ü.py", "plain/ü.py"),
+    ],
+)
+def test_printable_escapes_like_quotepath(raw: str, shown: str) -> None:
+    from bkm_guard.scan.result import printable
+
+    assert printable(raw) == shown
+
+
+def test_names_that_could_be_keys_are_masked() -> None:
+    from bkm_guard.masking import shown_name
+
+    key = make_key()
+    assert shown_name(key) == f"{key[:4]}…(64 chars)"
+    for name in ("BINANCE_API_SECRET", "binanceApiSecretKeyProduction", "0024_api_key_verification.sql"):
+        assert shown_name(name) == name
+
+
+def test_comment_urls_in_a_file_that_does_not_tokenize() -> None:
+    from bkm_guard.pycomments import insecure_urls_in_comments
+
+    scheme = "".join(("http", "://"))  # so that this file holds no insecure URL itself
+    source = "def broken(:\n    # see " + scheme + 'api.binance.com/api/v3/time\n    x = "unterminated\n'
+    assert [m.line for m in insecure_urls_in_comments(source)] == [2]
