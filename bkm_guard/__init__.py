@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from bkm_guard.errors import (
     BinanceAPIError,
     BinanceAuthError,
+    BinanceClockError,
+    BinanceMalformedAnswerError,
     BinanceRateLimitError,
     BinanceUnavailableError,
     ConfigError,
@@ -27,6 +29,7 @@ from bkm_guard.errors import (
     PassphraseError,
     PermissionViolationError,
     PolicyViolationError,
+    RollbackError,
     StoreError,
 )
 
@@ -51,6 +54,8 @@ if TYPE_CHECKING:
 __all__ = [
     "BinanceAPIError",
     "BinanceAuthError",
+    "BinanceClockError",
+    "BinanceMalformedAnswerError",
     "BinanceRateLimitError",
     "BinanceUnavailableError",
     "ConfigError",
@@ -69,6 +74,7 @@ __all__ = [
     "PermissionViolationError",
     "Policy",
     "PolicyViolationError",
+    "RollbackError",
     "StoreError",
     "__version__",
     "load",

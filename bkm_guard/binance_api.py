@@ -14,22 +14,25 @@ import ipaddress
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 import requests
+import urllib3.exceptions
 
-from bkm_guard import hosts
+from bkm_guard import hosts, http_budget
 from bkm_guard.errors import (
     BinanceAPIError,
     BinanceAuthError,
+    BinanceClockError,
     BinanceRateLimitError,
     BinanceUnavailableError,
     InsecureEndpointError,
 )
 from bkm_guard.masking import mask
+from bkm_guard.secret_windows import WindowMasker
 from bkm_guard.signing import Signer
 
 log = logging.getLogger(__name__)
@@ -124,6 +127,8 @@ class BinanceClient:
                  ca_bundle: str | None = None, timeout: float = 10.0,
                  recv_window_ms: int = DEFAULT_RECV_WINDOW_MS, trust_host: bool = False,
                  session: requests.Session | None = None,
+                 sensitive: Iterable[str | None] = (),
+                 deadline: float | None = None,
                  clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         if timeout <= 0:
@@ -134,13 +139,20 @@ class BinanceClient:
         self.host = hosts.url_host(self.base_url)
         self._api_key = api_key
         self._signer = signer
+        # a server message quoting any 16+ characters of these is masked before it is raised
+        self._masker = WindowMasker([api_key, *sensitive, *(signer.secret_values() if signer else ())])
         # True lets requests take REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, else certifi; never False
         self._verify: str | bool = ca_bundle if ca_bundle else True
         self.timeout = float(timeout)
+        # a caller's own deadline (time.monotonic()), when its budget started before this client
+        self._fixed_deadline = deadline
         self.recv_window_ms = recv_window_ms
         self.time_offset_ms = 0
         self._session = session or requests.Session()
         self._own_session = session is None
+        # every TLS socket to this host keeps the call's total deadline (http_budget)
+        self._session.mount(f"{self.base_url}/" if session is not None else "https://",
+                            http_budget.DeadlineAdapter(http_budget.tls_context(ca_bundle)))
         self._clock = clock
         self._sleep = sleep
 
@@ -182,7 +194,8 @@ class BinanceClient:
     # -- machinery -------------------------------------------------------------------------
 
     def _deadline(self) -> float:
-        return time.monotonic() + self.timeout
+        own = time.monotonic() + self.timeout
+        return own if self._fixed_deadline is None else min(own, self._fixed_deadline)
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000) + self.time_offset_ms
@@ -201,7 +214,7 @@ class BinanceClient:
                 return self._request(path, query, deadline, signed=True)
             except _TimestampRejected as exc:
                 if resynced:
-                    raise BinanceAPIError(
+                    raise BinanceClockError(
                         f"Binance rejected the timestamp again after correcting the clock offset "
                         f"({self.time_offset_ms} ms): {exc}; sync this machine's clock (NTP)") from None
                 self._resync(deadline)
@@ -224,7 +237,9 @@ class BinanceClient:
 
     def _request(self, path: str, query: str, deadline: float, *, signed: bool) -> Response:
         url = f"{self.base_url}{path}" + (f"?{query}" if query else "")
-        headers = {"Accept": "application/json", "User-Agent": "bkm-guard"}
+        # identity: a compressed body could expand a thousandfold past the size cap
+        headers = {"Accept": "application/json", "Accept-Encoding": "identity",
+                   "User-Agent": "bkm-guard"}
         if signed:
             headers["X-MBX-APIKEY"] = self._api_key
         failures = 0
@@ -233,23 +248,36 @@ class BinanceClient:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise BinanceUnavailableError(
-                    f"{self.host} did not answer within the {self.timeout:g} s budget: check the network "
-                    "or raise the timeout")
+                raise self._out_of_time(path)
             attempts += 1
             try:
-                reply = self._session.get(url, headers=headers, timeout=remaining,
-                                          verify=self._verify, allow_redirects=False)
-            except requests.exceptions.SSLError:
+                with http_budget.deadline(deadline):
+                    reply = self._session.get(url, headers=headers, timeout=(remaining, remaining),
+                                              verify=self._verify, allow_redirects=False,
+                                              stream=True)
+                    try:
+                        body = http_budget.read_capped(reply)
+                    finally:
+                        reply.close()  # never drains: an endless body is dropped, not read
+            except http_budget.BodyTooLarge as exc:
+                size = (f"announced {exc.declared} bytes" if exc.read == 0
+                        else f"sent more than {http_budget.MAX_BODY_BYTES} bytes")
                 raise BinanceUnavailableError(
-                    f"TLS certificate verification failed for {self.host}: give the right CA bundle "
-                    "(ca_bundle= / --ca-bundle / REQUESTS_CA_BUNDLE); verification is never turned off"
-                ) from None
-            except requests.exceptions.Timeout:
-                raise BinanceUnavailableError(
-                    f"{self.host} did not answer within the {self.timeout:g} s budget ({path}): "
-                    "check the network or raise the timeout") from None
-            except requests.exceptions.RequestException as exc:
+                    f"{self.host} {size} on {path}, past the {http_budget.MAX_BODY_BYTES // 1024} kB "
+                    "an answer of these endpoints may have: refused unread; check the base URL "
+                    "points at Binance's REST API") from None
+            except http_budget.READ_ERRORS as exc:
+                if time.monotonic() >= deadline or _is_timeout(exc):
+                    raise self._out_of_time(path) from None
+                if _is_cert_error(exc):
+                    raise BinanceUnavailableError(
+                        f"TLS certificate verification failed for {self.host}: give the right CA "
+                        "bundle (ca_bundle= / --ca-bundle / REQUESTS_CA_BUNDLE); verification is "
+                        "never turned off") from None
+                if isinstance(exc, requests.exceptions.SSLError):
+                    raise BinanceUnavailableError(
+                        f"the TLS handshake with {self.host} failed: something that does not speak "
+                        "TLS properly answers there; check the base URL and any proxy") from None
                 failures += 1
                 reason = f"connection failed ({type(exc).__name__})"
                 if self._backoff(failures, deadline):
@@ -286,10 +314,15 @@ class BinanceClient:
                 raise BinanceUnavailableError(
                     f"{self.host} answered a redirect (HTTP {status}) on {path}: not followed, as it "
                     "would resend the API key; check the base URL")
-            data = self._decode(reply, path)
+            data = self._decode(body, status, path)
             if status >= 400 or (isinstance(data, dict) and _is_error(data)):
-                self._raise_api_error(status, data, path)
+                self._raise_api_error(status, data, path, signed=signed)
             return Response(status, data, path, attempts, self.time_offset_ms)
+
+    def _out_of_time(self, path: str) -> BinanceUnavailableError:
+        return BinanceUnavailableError(
+            f"{self.host} did not answer within the {self.timeout:g} s budget ({path}): check the "
+            "network or raise the timeout")
 
     def _backoff(self, failures: int, deadline: float) -> bool:
         """Sleep before retry number `failures`, if retries and the budget allow it."""
@@ -301,20 +334,23 @@ class BinanceClient:
         self._sleep(delay)
         return True
 
-    def _decode(self, reply: requests.Response, path: str) -> Any:
+    def _decode(self, body: bytes, status: int, path: str) -> Any:
         try:
-            return json.loads(reply.content.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError):
+            return json.loads(body.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: [[[[...]]]]
             raise BinanceUnavailableError(
-                f"{self.host} answered HTTP {reply.status_code} on {path} with invalid or truncated JSON "
-                f"({len(reply.content)} bytes): a proxy or a broken connection is in the way; "
+                f"{self.host} answered HTTP {status} on {path} with invalid or truncated JSON "
+                f"({len(body)} bytes): a proxy or a broken connection is in the way; "
                 "try again, and check the base URL") from None
 
-    def _raise_api_error(self, status: int, data: Any, path: str) -> None:
+    def _raise_api_error(self, status: int, data: Any, path: str, *, signed: bool) -> None:
         code = data.get("code") if isinstance(data, dict) else None
         msg = self._clean(data.get("msg", "") if isinstance(data, dict) else "")
         if code == _TIMESTAMP_ERROR:
-            raise _TimestampRejected(f"-1021 {msg}")
+            if signed:  # signed_get resyncs once; this class never leaves the module
+                raise _TimestampRejected(f"-1021 {msg}")
+            raise BinanceClockError(f"Binance answered -1021 on {path}, which takes no timestamp "
+                                    f"[Binance: {msg}]: check the base URL points at Binance")
         if isinstance(code, int) and code in AUTH_ERRORS:
             raise BinanceAuthError(f"{AUTH_ERRORS[code]} [Binance: {msg}]")
         if status in {401, 403}:
@@ -325,8 +361,11 @@ class BinanceClient:
 
     def _clean(self, text: object) -> str:
         """A server message fit for an exception: one line, short, and never our API key."""
-        line = " ".join(str(text).split())[:_MAX_MESSAGE_CHARS]
-        return line.replace(self._api_key, mask(self._api_key)) if self._api_key else line
+        # masked before it is cut, so a cut cannot leave a piece too short to recognise
+        line = self._masker.mask(" ".join(str(text).split()))
+        if self._api_key:
+            line = line.replace(self._api_key, mask(self._api_key))
+        return line[:_MAX_MESSAGE_CHARS]
 
 
 class _TimestampRejected(BinanceAPIError):
@@ -336,6 +375,24 @@ class _TimestampRejected(BinanceAPIError):
 def _is_error(data: Mapping[str, Any]) -> bool:
     code = data.get("code")
     return isinstance(code, int) and code < 0 and "msg" in data
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    """A timeout anywhere in the exception's chain (requests and urllib3 wrap them)."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, (TimeoutError, requests.exceptions.Timeout,
+                             urllib3.exceptions.TimeoutError)):
+            return True
+        seen = seen.__cause__ or seen.__context__ or (
+            seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None)
+    return False
+
+
+def _is_cert_error(exc: BaseException) -> bool:
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc) or "certificate verify failed" in str(exc)
 
 
 def _retry_after(reply: requests.Response) -> float | None:

@@ -35,7 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     command = COMMANDS.get(args[0])
     if command is None:
-        print(f"{USAGE}\nbkm-guard: error: unknown command {args[0]!r}", file=sys.stderr)
+        from bkm_guard.cli_safety import scrub
+
+        print(f"{USAGE}\nbkm-guard: error: unknown command {scrub(repr(args[0]))}", file=sys.stderr)
         return 2
     module = importlib.import_module(command[0])
     result: int = module.main(args[1:])

@@ -38,6 +38,10 @@ class DecryptionError(StoreError):
     """Wrong passphrase, or the key file was changed or truncated (the two look the same)."""
 
 
+class RollbackError(StoreError):
+    """A key file is older than the store's authenticated index says (an old copy put back)."""
+
+
 class PassphraseError(StoreError):
     """No passphrase could be had, or it is not acceptable."""
 
@@ -68,6 +72,14 @@ class BinanceAuthError(BinanceAPIError):
 
 class BinanceRateLimitError(BinanceAPIError):
     """Binance asked us to back off (429) or banned the IP for a while (418)."""
+
+
+class BinanceClockError(BinanceAPIError):
+    """Binance rejected the request's timestamp (-1021) even after the clock offset was corrected."""
+
+
+class BinanceMalformedAnswerError(BinanceAPIError):
+    """Binance's apiRestrictions answer lacks a flag the policy needs, or has one that is not a boolean."""
 
 
 class BinanceUnavailableError(BinanceAPIError):

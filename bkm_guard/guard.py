@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from bkm_guard import hosts
 from bkm_guard.errors import (
     BinanceAPIError,
+    BinanceMalformedAnswerError,
     GuardError,
     InsecurePermissionsError,
     KeyExpiredError,
@@ -34,7 +35,15 @@ from bkm_guard.errors import (
     PolicyViolationError,
     StoreError,
 )
-from bkm_guard.policy import PERMISSIONS, POWERFUL, Policy, Violation, check_restrictions
+from bkm_guard.policy import (
+    PERMISSIONS,
+    POWERFUL,
+    Policy,
+    Violation,
+    check_restrictions,
+    malformed_answer,
+    unknown_flags_on,
+)
 
 if TYPE_CHECKING:
     from bkm_guard.store import Credentials, KeyStore
@@ -178,11 +187,11 @@ def evaluate_restrictions(policy: Policy, restrictions: Mapping[str, Any],
         "required" if policy.ip_restriction_always or powerful_on else "optional",
         "ipRestrict" not in problems, problems.get("ipRestrict", "")))
     notes: Notes = []
-    for field, value in sorted(restrictions.items()):
-        if field.startswith(("enable", "permits")) and field not in PERMISSIONS and value is True:
+    for field in unknown_flags_on(restrictions):
+        if field in policy.allowed:  # allowed by name; one not allowed is a violation above
             notes.append((f"Binance reports a permission bkm-guard does not know yet, {field}, as "
-                          "enabled: disable it on Binance if the bot does not need it, and update "
-                          "bkm-guard", UnknownPermissionWarning))
+                          f"enabled; the {policy.purpose} policy allows it by name",
+                          UnknownPermissionWarning))
     expiry = _millis(restrictions.get("tradingAuthorityExpirationTime"))
     if expiry is not None and restrictions.get("enableSpotAndMarginTrading") is True:
         days = (expiry - now).total_seconds() / _DAY_S
@@ -240,6 +249,9 @@ def _open_store(store: KeyStore | str | os.PathLike[str] | None) -> KeyStore:
 
 def _fetch_restrictions(creds: Credentials, *, base_url: str | None, ca_bundle: str | None,
                         timeout: float, trust_host: bool) -> dict[str, Any]:
+    import time
+
+    deadline = time.monotonic() + timeout  # the budget includes loading the HTTP stack
     from bkm_guard.binance_api import BinanceClient
     from bkm_guard.signing import Signer
 
@@ -247,7 +259,8 @@ def _fetch_restrictions(creds: Credentials, *, base_url: str | None, ca_bundle: 
               Signer(creds.key_type, private_key=creds.private_key,
                      private_key_password=creds.private_key_password))
     with BinanceClient(creds.api_key, signer, base_url=base_url, ca_bundle=ca_bundle,
-                       timeout=timeout, trust_host=trust_host) as client:
+                       timeout=timeout, trust_host=trust_host,
+                       sensitive=creds.secret_values(), deadline=deadline) as client:
         return client.api_restrictions()
 
 
@@ -280,6 +293,11 @@ def _run(name: str, report: CheckReport, store: KeyStore, *, base_url: str | Non
                                            timeout=timeout, trust_host=trust_host)
     except BinanceAPIError as exc:  # same class, with the key's name in the fix
         raise type(exc)(str(exc).replace("keys rotate NAME", f"keys rotate {name}")) from None
+    problems = malformed_answer(policy, restrictions)
+    if problems:  # fail closed: a flag we cannot read is not assumed off
+        raise BinanceMalformedAnswerError(
+            f"malformed apiRestrictions answer from {report.endpoint}: {'; '.join(problems)}; key "
+            f"{name!r} refused (check the base URL points at Binance's REST API)")
     rows, violations, notes = evaluate_restrictions(policy, restrictions, now)
     report.permissions = rows
     report.violations += [str(violation) for violation in violations]

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from bkm_guard.cli_safety import SafeArgumentParser, looks_like_credential, scrub
 from bkm_guard.errors import GuardError
 from bkm_guard.guard import CheckReport, check_key
 
@@ -25,7 +26,7 @@ _ON_OFF = {True: "on", False: "off", None: "-"}
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = SafeArgumentParser(
         prog=PROG,
         description="Check keys against their purpose's policy: store permissions, decryption, "
                     "age, and (unless --offline) the key's permissions on Binance "
@@ -99,6 +100,10 @@ def main(argv: Sequence[str] | None = None, *, store: KeyStore | None = None,
         args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else 2
+    if any(looks_like_credential(name) for name in args.names):
+        print(f"{PROG}: error: {scrub(' '.join(args.names))}: that looks like an API key or secret, "
+              "not a key name: give the name it is stored under", file=sys.stderr)
+        return 2
     if bool(args.names) == bool(args.all):
         print(f"{PROG}: error: give key name(s) or --all (not both)", file=sys.stderr)
         return 2
@@ -109,7 +114,7 @@ def main(argv: Sequence[str] | None = None, *, store: KeyStore | None = None,
             store = KeyStore(args.store)
         names = list(args.names) if args.names else store.names()
     except GuardError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        print(scrub(f"{PROG}: error: {exc}"), file=sys.stderr)
         return 2
     if not names and args.all and not store.exists():
         print(f"{PROG}: error: no key store at {store.path}: run `bkm-guard keys init` "

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from bkm_guard.cli_safety import SafeArgumentParser, scrub
 from bkm_guard.errors import ConfigError, GuardError, InvalidKeyMaterialError
 from bkm_guard.policy import PERMISSIONS, PURPOSES, Policy, builtin_policy
 from bkm_guard.store import KEY_TYPES, KeyMetadata, KeyStore
@@ -33,15 +34,18 @@ PROG = "bkm-guard keys"
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = SafeArgumentParser(add_help=False)
     common.add_argument("--store", metavar="DIR", type=Path,
                         help="the key store directory (default: $BKM_GUARD_HOME, else the "
                              "user config directory)")
-    parser = argparse.ArgumentParser(
+    parser = SafeArgumentParser(
         prog=PROG, description="Manage the encrypted Binance key store. The passphrase comes "
         "from BKM_GUARD_PASSPHRASE, a 0600 file named by BKM_GUARD_PASSPHRASE_FILE, or a prompt.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("init", parents=[common], help="create the key store")
+    weak = SafeArgumentParser(add_help=False)
+    weak.add_argument("--allow-weak-passphrase", action="store_true",
+                      help="accept a passphrase zxcvbn rates weak (not recommended)")
+    sub.add_parser("init", parents=[common, weak], help="create the key store")
 
     def material(p: argparse.ArgumentParser) -> None:
         p.add_argument("--type", dest="key_type", choices=KEY_TYPES,
@@ -71,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     material(rotate)
     remove = sub.add_parser("remove", parents=[common], help="delete a key from the store")
     remove.add_argument("name")
-    sub.add_parser("passwd", parents=[common], help="re-encrypt every key under a new passphrase")
+    sub.add_parser("passwd", parents=[common, weak],
+                   help="re-encrypt every key under a new passphrase")
     sub.add_parser("check", help="check keys live against Binance (see `keys check --help`)",
                    add_help=False)
     return parser
@@ -178,7 +183,7 @@ def _policy_lines(policy: Policy) -> list[str]:
 
 # ---------------------------------------------------------------------- commands
 def _cmd_init(store: KeyStore, args: argparse.Namespace) -> int:
-    if store.init():
+    if store.init(allow_weak_passphrase=args.allow_weak_passphrase):
         print(f"Created the key store at {store.path} (mode 700).")
         print("Add a key: bkm-guard keys add NAME --purpose PURPOSE")
     else:
@@ -320,7 +325,8 @@ def _cmd_passwd(store: KeyStore, args: argparse.Namespace) -> int:
     new = EnvironmentPassphrase(NEW_PASSPHRASE_ENV, NEW_PASSPHRASE_FILE_ENV,
                                 prompt="New passphrase: ").get(confirm=True)
     try:
-        count = store.passwd(new, progress=lambda name: print(f"re-encrypted {name}"))
+        count = store.passwd(new, progress=lambda name: print(f"re-encrypted {name}"),
+                             allow_weak_passphrase=args.allow_weak_passphrase)
     except BaseException:
         after = store.passwd_status()
         if after is not None:
@@ -371,11 +377,11 @@ def main(argv: Sequence[str] | None = None, *, store_factory: StoreFactory | Non
     try:
         return handlers[args.command](factory(args.store), args)
     except GuardError as exc:
-        print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
+        print(scrub(f"{PROG} {args.command}: error: {exc}"), file=sys.stderr)
         return 2
     except OSError as exc:  # the file name and the OS's reason; never file contents
         where = f" {exc.filename}" if exc.filename else ""
-        print(f"{PROG} {args.command}: error:{where}: {exc.strerror or exc}", file=sys.stderr)
+        print(scrub(f"{PROG} {args.command}: error:{where}: {exc.strerror or exc}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"\n{PROG} {args.command}: interrupted", file=sys.stderr)

@@ -30,6 +30,22 @@ def mask(value: str | bytes) -> str:
     return f"{shown}…({len(text)} chars)"
 
 
+# 32+ letters and digits, with at least one of each: no word, path part or sensible key name
+# is that; every Binance key and secret (64) and PEM body line is
+_CREDENTIAL_SHAPE = re.compile(
+    r"(?<![A-Za-z0-9])(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{32,}(?![A-Za-z0-9])")
+
+
+def looks_like_credential(text: str) -> bool:
+    """True when `text` holds a run shaped like a key or secret (for messages about input)."""
+    return _CREDENTIAL_SHAPE.search(text) is not None
+
+
+def scrub(text: str) -> str:
+    """`text` with every credential-shaped run masked."""
+    return _CREDENTIAL_SHAPE.sub(lambda m: mask(m.group(0)), text)
+
+
 # A name quoted in a message ("... in `NAME`") is text from the scanned file: a YAML map from
 # key to secret, `VAR=<key>:<secret>` or `{"<key>": "<secret>"}` make the key itself the name.
 _ALNUM_RUN_RE = re.compile(r"[A-Za-z0-9]{16,}")
@@ -53,12 +69,14 @@ def could_be_credential(text: str) -> bool:
 
 def shown_name(name: str) -> str:
     """The name as a message may quote it: itself when it cannot be a credential, else masked."""
-    return mask(name) if could_be_credential(name) else name
+    return mask(name) if could_be_credential(name) or looks_like_credential(name) else name
 
 
-def scrub(message: str) -> str:
-    """A message with every run that could be a credential replaced by its masked form: the
-    last line of defence, so that no report format ever prints a key whatever a rule wrote."""
+def scrub_message(message: str) -> str:
+    """A finding's message with every run that could be a credential replaced by its masked
+    form (stricter than `scrub`: 16 characters that are not words are enough): the last line of
+    defence, so that no report format ever prints a piece of a key whatever a rule wrote."""
+    message = scrub(message)
     if not _ALNUM_RUN_RE.search(message):
         return message
     return _ALNUM_RUN_RE.sub(lambda run: run.group() if _is_wordy(run.group()) else mask(run.group()),

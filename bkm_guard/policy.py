@@ -32,6 +32,9 @@ POWERFUL: Final = frozenset(PERMISSIONS) - {"enableReading", "enableFixReadOnly"
 #: Binance's defaults for a new key: reading on, everything else off.
 NEW_KEY_DEFAULTS: Final[Mapping[str, bool]] = {name: name == "enableReading" for name in PERMISSIONS}
 
+#: fields of apiRestrictions that are not permission flags
+NON_FLAG_FIELDS: Final = frozenset({"createTime", "tradingAuthorityExpirationTime"})
+
 DEFAULT_MAX_AGE_DAYS: Final = 90
 _READ_ONLY: Final = frozenset({"enableReading", "enableFixReadOnly"})
 
@@ -51,7 +54,9 @@ class Policy:
     ip_restriction_always: bool = False
 
     def __post_init__(self) -> None:
-        unknown = sorted(self.allowed - PERMISSIONS.keys())
+        # a flag Binance may add later (enableSomethingNew) may be allowed by name; other
+        # unknown names are typos of a known one
+        unknown = sorted(name for name in self.allowed - PERMISSIONS.keys() if not is_flag_name(name))
         if unknown:
             raise ConfigError(f"policy {self.purpose!r}: unknown permission(s) {', '.join(unknown)}")
         if self.max_age_days < 1:
@@ -144,6 +149,36 @@ def builtin_policy(purpose: str) -> Policy:
         ) from None
 
 
+def is_flag_name(field: str) -> bool:
+    """Binance's permission flags are named enableX or permitsX (ipRestrict aside)."""
+    return field.startswith(("enable", "permits")) and field[len("permits" if field.startswith(
+        "permits") else "enable"):][:1].isupper()
+
+
+def malformed_answer(policy: Policy, restrictions: Mapping[str, object]) -> list[str]:
+    """What makes an apiRestrictions answer unusable: a flag that is not a JSON boolean, or
+    one the policy must see (ipRestrict and every flag it forbids) that is absent.
+
+    The values themselves are never quoted: a server controls them.
+    """
+    problems = [
+        f"{field} is a {type(value).__name__}, not true or false"
+        for field, value in sorted(restrictions.items())
+        if (field == "ipRestrict" or field in PERMISSIONS or is_flag_name(field))
+        and not isinstance(value, bool)
+    ]
+    missing = sorted(({"ipRestrict"} | policy.forbidden) - restrictions.keys())
+    if missing:
+        problems.append(f"{', '.join(missing)} missing")
+    return problems
+
+
+def unknown_flags_on(restrictions: Mapping[str, object]) -> list[str]:
+    """Flags bkm-guard does not know that Binance reports as enabled."""
+    return sorted(field for field, value in restrictions.items()
+                  if value is True and field not in PERMISSIONS and is_flag_name(field))
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Violation:
     """One way a key's live permissions break its policy."""
@@ -158,17 +193,25 @@ class Violation:
 def check_restrictions(policy: Policy, restrictions: Mapping[str, object]) -> list[Violation]:
     """Every violation at once, in a stable order; an empty list means the key fits its purpose.
 
-    A flag Binance did not send counts as off, except that an unknown answer for a flag
-    the policy forbids is not assumed safe: fail closed only on what Binance says is on.
+    Call `malformed_answer` first: this function reads only what is `True`. A flag
+    bkm-guard does not know that is on breaks every policy that does not allow it by name,
+    and counts as powerful (it needs an IP restriction).
     """
     violations = [
         Violation(flag, f"{PERMISSIONS[flag]} is enabled, but a {policy.purpose} key must not have it")
         for flag in PERMISSIONS
         if flag in policy.forbidden and restrictions.get(flag) is True
     ]
-    powerful_on = [flag for flag in sorted(POWERFUL) if restrictions.get(flag) is True]
+    unknown = unknown_flags_on(restrictions)
+    violations += [
+        Violation(flag, f"{flag} is enabled, a permission bkm-guard does not know, and the "
+                        f"{policy.purpose} policy does not allow it by name: disable it on Binance, "
+                        f'or allow it in a custom policy (allow = [..., "{flag}"])')
+        for flag in unknown if flag not in policy.allowed
+    ]
+    powerful_on = [flag for flag in sorted(POWERFUL) if restrictions.get(flag) is True] + unknown
     if restrictions.get("ipRestrict") is not True and (powerful_on or policy.ip_restriction_always):
-        why = (f"{', '.join(PERMISSIONS[f] for f in powerful_on)} enabled" if powerful_on
+        why = (f"{', '.join(PERMISSIONS.get(f, f) for f in powerful_on)} enabled" if powerful_on
                else f"the {policy.purpose} policy requires it")
         violations.append(Violation(
             "ipRestrict", f"no IP restriction ({why}): restrict the key to your servers' IPs on Binance"))

@@ -6,11 +6,14 @@
     import bkm_guard.redact
     bkm_guard.redact.install()
 
-The filter masks (with `bkm_guard.masking.mask`) every value it was given and anything the
-recognizer takes for a Binance credential or a private key, in the message, in its
-arguments, and in the formatted traceback. It sits on the logger given (default: the root
-logger) and on that logger's handlers, and wraps the log record factory so that records of
-every logger are cleaned when they are made, whichever handlers are added later.
+The filter masks (with `bkm_guard.masking.mask`) every value it was given, any piece of 16
+or more characters of one, and anything the recognizer takes for a Binance credential or a
+private key: in the message, its arguments, `extra=` attributes, and the formatted
+traceback. It sits on the logger given (default: the root logger) and its handlers, wraps
+the log record factory, and (once per process) wraps `logging.Handler.handle` and
+`logging.Handler.format`, so a record is cleaned whichever way it was made
+(`logging.makeLogRecord`, a QueueListener, a socket receiver) and whichever handler
+writes it, including handlers added later.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from bkm_guard.masking import mask
+from bkm_guard.secret_windows import WindowMasker
 
 __all__ = ["RedactingFilter", "install", "installed_filter", "redact", "uninstall"]
 
@@ -41,6 +45,7 @@ class RedactingFilter(logging.Filter):
         self._lock = threading.Lock()
         self._values: dict[str, str] = {}
         self._pattern: re.Pattern[str] | None = None
+        self._windows = WindowMasker()
 
     def __repr__(self) -> str:
         return f"RedactingFilter({len(self._values)} value(s))"
@@ -54,6 +59,7 @@ class RedactingFilter(logging.Filter):
                 value = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
                 for part in _parts(value):
                     self._values.setdefault(part, mask(part))
+                self._windows.add([value])
             # longest first, so a PEM is replaced whole before any of its lines
             ordered = sorted(self._values, key=len, reverse=True)
             self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
@@ -63,6 +69,7 @@ class RedactingFilter(logging.Filter):
         pattern = self._pattern
         if pattern is not None:
             text = pattern.sub(lambda m: self._values.get(m.group(0), "…"), text)
+        text = self._windows.mask(text)  # pieces of 16+ characters of a value
         if _MAYBE_CREDENTIAL.search(text):
             text = _mask_found(text)
         return text
@@ -111,6 +118,8 @@ def _clean_arg(value: object, f: RedactingFilter) -> object:
 def redact_record(record: logging.LogRecord, f: RedactingFilter) -> None:
     """Clean one record in place: message, arguments, rendered text, traceback and stack."""
     if getattr(record, "_bkm_redacted", None) is f:
+        # cleaned by the factory, but Logger.makeRecord sets `extra=` attributes after it
+        _clean_extras(record, f)
         return
     if isinstance(record.msg, str):
         record.msg = f.redact(record.msg)
@@ -138,8 +147,20 @@ def redact_record(record: logging.LogRecord, f: RedactingFilter) -> None:
         record.exc_text = f.redact(record.exc_text)
     if record.stack_info:
         record.stack_info = f.redact(record.stack_info)
+    _clean_extras(record, f)
     record._bkm_redacted = f
 
+
+def _clean_extras(record: logging.LogRecord, f: RedactingFilter) -> None:
+    """`extra={...}` attributes, which `%(key)s` formatters and socket handlers read."""
+    for key, value in list(record.__dict__.items()):
+        if key not in _RECORD_FIELDS and not key.startswith("_bkm"):
+            record.__dict__[key] = _clean_arg(value, f)
+
+
+#: a LogRecord's own attributes; any other attribute came from `extra=`
+_RECORD_FIELDS: Final = frozenset(logging.makeLogRecord({}).__dict__) | {
+    "message", "asctime", "taskName"}
 
 _FILTER: Final = RedactingFilter()
 _state_lock = threading.Lock()
@@ -183,7 +204,27 @@ def install(extra_values: Iterable[str | bytes | None] = (), *,
 
             _previous["factory"] = previous
             logging.setLogRecordFactory(factory)
+        if "handle" not in _previous:
+            _wrap_handlers()
     return _FILTER
+
+
+def _wrap_handlers() -> None:
+    """Every handler cleans a record before it handles it, and its formatted text after:
+    records that never met the factory or a filter (makeLogRecord, QueueListener, socket
+    logging, a handler added later, `extra=` attributes) are covered too."""
+    handle, format_ = logging.Handler.handle, logging.Handler.format
+
+    def redacting_handle(self: logging.Handler, record: logging.LogRecord) -> Any:
+        redact_record(record, _FILTER)
+        return handle(self, record)
+
+    def redacting_format(self: logging.Handler, record: logging.LogRecord) -> str:
+        return _FILTER.redact(format_(self, record))
+
+    _previous["handle"], _previous["format"] = handle, format_
+    logging.Handler.handle = redacting_handle  # type: ignore[method-assign]
+    logging.Handler.format = redacting_format  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
@@ -194,6 +235,10 @@ def uninstall() -> None:
         _attached.clear()
         if "factory" in _previous:
             logging.setLogRecordFactory(_previous.pop("factory"))
+        if "handle" in _previous:
+            logging.Handler.handle = _previous.pop("handle")  # type: ignore[method-assign]
+            logging.Handler.format = _previous.pop("format")  # type: ignore[method-assign]
     with _FILTER._lock:
         _FILTER._values.clear()
         _FILTER._pattern = None
+    _FILTER._windows.clear()

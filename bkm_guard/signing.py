@@ -107,6 +107,10 @@ class Signer:
         payload = encode_params(params)
         return f"{payload}&signature={self.signature(payload)}"
 
+    def secret_values(self) -> tuple[str, ...]:
+        """The HMAC secret, for masking in messages (a private key is kept parsed, not as text)."""
+        return (str(self._key),) if self.key_type == "hmac" else ()
+
     def __repr__(self) -> str:
         if self.key_type == "hmac":
             return f"Signer(hmac, {fingerprint(str(self._key))})"

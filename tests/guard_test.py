@@ -445,9 +445,15 @@ def test_no_secret_in_any_output(store: KeyStore, fb: FakeBinance, key_type: str
 # -- evaluate_restrictions (the policy evaluation on its own) ------------------------------
 
 
-def test_unknown_enabled_flag_warns() -> None:
+def test_unknown_enabled_flag_is_a_violation_unless_allowed_by_name() -> None:
     answer = {**NEW_KEY_DEFAULTS, "ipRestrict": True, "enableShinyNewThing": True}
     _, violations, notes = evaluate_restrictions(builtin_policy("spot-trading"), answer, NOW)
+    assert [v.permission for v in violations] == ["enableShinyNewThing"]
+    assert "does not know" in violations[0].problem
+    assert "allow it by name" in violations[0].problem
+    allowing = Policy.from_dict({"base": "spot-trading",
+                                 "allow": [*builtin_policy("spot-trading").allowed, "enableShinyNewThing"]})
+    _, violations, notes = evaluate_restrictions(allowing, answer, NOW)
     assert violations == []
     assert [category for _, category in notes] == [UnknownPermissionWarning]
 

@@ -178,11 +178,11 @@ def test_custom_policy_file(run: Run, tmp_path: Path) -> None:
     shown = json.loads(run("show", "grid", "--format", "json")[1])
     assert shown["policy"]["max_age_days"] == 30
     assert shown["policy"]["ip_restriction_always"] is True
-    policy.write_text('[policy]\nbase = "spot-trading"\nallow = ["enableTeleport"]\n')
+    policy.write_text('[policy]\nbase = "spot-trading"\nallow = ["teleport"]\n')
     code, _, err = run("add", "x", "--policy", str(policy), "--from-stdin",
                        stdin=f"{make_key()}\n{make_key()}\n")
     assert code == 2
-    assert "enableTeleport" in err
+    assert "teleport" in err
 
 
 def test_audit_exit_code(run: Run, home: Path) -> None:

@@ -79,7 +79,8 @@ def test_custom_policy_from_a_base() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"base": "spot-trading", "allow": ["enableTeleport"]}, "unknown permission"),
+        ({"base": "spot-trading", "allow": ["withdrawals"]}, "unknown permission"),
+            ({"base": "spot-trading", "allow": ["enableteleport"]}, "unknown permission"),
         ({"base": "nope"}, "unknown purpose 'nope'"),
         ({"purpose": "x"}, "give `allow"),
         ({"base": "spot-trading", "max_age_days": "90"}, "whole number"),

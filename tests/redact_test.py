@@ -175,3 +175,104 @@ def test_a_known_secret_never_survives(prefix: str, suffix: str) -> None:
     secret = new_hmac_secret()
     redact.installed_filter().add([secret])
     assert secret not in redact.redact(prefix + secret + suffix)
+
+
+# -- every path a record can take (issue 9) ---------------------------------------------------
+
+
+def _windows_of(secret: str) -> list[str]:
+    return [secret[i:i + 16] for i in range(len(secret) - 15)]
+
+
+def test_extra_attributes_read_by_a_formatter_are_masked() -> None:
+    secret = new_hmac_secret()
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(logging.Formatter("%(message)s k=%(k)s"))
+    logger = logging.getLogger("bkm_test_extra")
+    logger.propagate = False
+    logger.addHandler(handler)  # before install, on a child logger: no filter on it
+    try:
+        redact.install([secret])
+        logger.warning("extra", extra={"k": secret})
+        logger.warning("extra object", extra={"k": Holder(secret)})
+    finally:
+        logger.removeHandler(handler)
+    text = buffer.getvalue()
+    assert "k=" in text
+    assert not any(window in text for window in _windows_of(secret))
+
+
+def test_records_made_with_make_log_record_are_masked_by_any_handler() -> None:
+    """A QueueListener or a socket receiver hands records straight to handlers."""
+    import logging.handlers
+    import queue
+
+    secret = new_hmac_secret()
+    redact.install([secret])
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)  # added after install, on no logger at all
+    handler.setFormatter(logging.Formatter("%(message)s %(k)s"))
+    handler.handle(logging.makeLogRecord({"msg": f"made {secret}", "k": secret, "args": ()}))
+    handler.handle(logging.makeLogRecord({"msg": "made %s", "args": (secret,), "k": 1}))
+    records: queue.Queue[logging.LogRecord] = queue.Queue()
+    listener = logging.handlers.QueueListener(records, handler)
+    listener.start()
+    records.put(logging.makeLogRecord({"msg": "queued %s", "args": (secret,), "k": secret[3:40]}))
+    listener.stop()
+    text = buffer.getvalue()
+    assert text.count("made") == 2
+    assert "queued" in text
+    assert not any(window in text for window in _windows_of(secret))
+
+
+@pytest.mark.parametrize("piece", [slice(0, 16), slice(0, 20), slice(10, 42), slice(32, 64)])
+def test_any_16_character_piece_of_a_secret_is_masked(
+        stream_logger: tuple[logging.Logger, io.StringIO], piece: slice) -> None:
+    logger, buffer = stream_logger
+    secret = new_hmac_secret()
+    redact.install([secret])
+    logger.info("piece %s!", secret[piece])
+    logger.info(f"inline <{secret[piece]}>")  # bkm: ignore[BKM201]: the redactor under test masks it
+    text = buffer.getvalue()
+    assert text.count("piece") == 1
+    assert "inline <" in text
+    assert not any(window in text for window in _windows_of(secret))
+
+
+def test_short_pieces_and_other_text_stay_as_they_are(
+        stream_logger: tuple[logging.Logger, io.StringIO]) -> None:
+    logger, buffer = stream_logger
+    secret = new_hmac_secret()
+    redact.install([secret])
+    logger.info("fifteen %s; a path /var/lib/bot/state.json", secret[:15])
+    assert f"fifteen {secret[:15]}; a path /var/lib/bot/state.json" in buffer.getvalue()
+
+
+def test_uninstall_restores_the_handler_methods() -> None:
+    handle, format_ = logging.Handler.handle, logging.Handler.format
+    redact.install([new_hmac_secret()])
+    assert logging.Handler.handle is not handle
+    redact.uninstall()
+    assert (logging.Handler.handle, logging.Handler.format) == (handle, format_)
+
+
+def test_extra_attributes_are_cleaned_on_the_record_itself() -> None:
+    """Socket and queue handlers ship record.__dict__, not the formatted line."""
+    secret = new_hmac_secret()
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    logger = logging.getLogger("bkm_test_extra_record")
+    logger.propagate = False
+    handler = Keep()
+    logger.addHandler(handler)
+    try:
+        redact.install([secret])
+        logger.warning("extra", extra={"k": secret})
+    finally:
+        logger.removeHandler(handler)
+    assert secret[:16] not in str(seen[0].__dict__)

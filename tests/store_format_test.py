@@ -208,3 +208,38 @@ def test_scrypt_files_work_too(tmp_path: Path) -> None:
 def test_default_kdf_is_memory_hard() -> None:
     params = KdfParams.default()
     assert (params.alg, params.memory_kib, params.iterations) == ("argon2id", 65536, 3)
+
+
+@pytest.mark.parametrize("kdf", [
+    {"alg": "argon2id", "iterations": 3, "memory_kib": 1024 * 1024, "lanes": 4},  # 1 GiB
+    {"alg": "argon2id", "iterations": 64, "memory_kib": 65536, "lanes": 4},  # 21x the time
+    {"alg": "argon2id", "iterations": 13, "memory_kib": 65536, "lanes": 4},  # just past 4x
+    {"alg": "scrypt", "n": 2**21, "r": 8, "p": 1},  # 2 GiB
+    {"alg": "scrypt", "n": 2**17, "r": 8, "p": 16},
+])
+def test_a_forged_costly_kdf_header_is_refused_fast(hmac_file: tuple[KeyStore, Path, str, str],
+                                                    kdf: dict[str, object]) -> None:
+    """Parameters past 4x what this version writes are refused before any KDF runs."""
+    import time
+
+    store, path, _, _ = hmac_file
+    data = path.read_bytes()
+    header, end = fileformat.parse_header(data)
+    header["kdf"] = {**kdf, "salt": header["kdf"]["salt"]}
+    head = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    path.write_bytes(struct.pack(">8sBI", b"BKMGUARD", 1, len(head)) + head + data[end:])
+    start = time.monotonic()
+    with pytest.raises(DecryptionError):
+        store.get("bot")
+    assert time.monotonic() - start < 0.5
+
+
+def test_the_bounds_are_4x_the_default_and_the_default_is_within() -> None:
+    default = KdfParams.default()
+    assert default.validated() is default
+    KdfParams.argon2id(iterations=12, memory_kib=65536, lanes=4)  # 4x the time: accepted
+    KdfParams.argon2id(iterations=3, memory_kib=4 * 65536, lanes=4)  # 4x the memory: accepted
+    with pytest.raises(KdfParamsError):
+        KdfParams.argon2id(iterations=3, memory_kib=4 * 65536 + 8, lanes=4)
+    with pytest.raises(KdfParamsError):
+        KdfParams.scrypt(n=2**20, r=8, p=1)

@@ -34,8 +34,10 @@ PROG = "bkm-guard scan"
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
+        from bkm_guard.cli_safety import scrub  # argparse echoes what it refuses
+
         self.print_usage(sys.stderr)
-        raise ConfigError(message)
+        raise ConfigError(scrub(message))
 
 
 def build_parser() -> argparse.ArgumentParser:

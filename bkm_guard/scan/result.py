@@ -30,16 +30,17 @@ class Reported:
 
     def message(self) -> str:
         """The finding's message, plus the history and the rotate-it advice for git history."""
-        from bkm_guard.masking import scrub
+        from bkm_guard.masking import scrub_message
 
         finding, origin = self.finding, self.provenance
         if origin is None:
-            return scrub(finding.message)
+            return scrub_message(finding.message)
         where = f"first committed in {origin.commit[:12]} ({origin.author_date})"
         if finding.code not in CREDENTIAL_CODES:
-            return f"{scrub(finding.message)} [{where}]"
+            return f"{scrub_message(finding.message)} [{where}]"
         state = "still in HEAD" if origin.in_head else "removed from HEAD but still in the git history"
-        return f"{scrub(finding.message)} [{where}; {state}: a committed key is leaked, rotate it on Binance]"
+        advice = "a committed key is leaked, rotate it on Binance"
+        return f"{scrub_message(finding.message)} [{where}; {state}: {advice}]"
 
     def text(self) -> str:
         f = self.finding

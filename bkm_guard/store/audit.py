@@ -22,7 +22,7 @@ from filelock import FileLock
 from bkm_guard.errors import StoreError
 from bkm_guard.masking import mask
 from bkm_guard.store.paths import AUDIT_LOCK, AUDIT_LOG
-from bkm_guard.store.permissions import FILE_MODE, open_private
+from bkm_guard.store.permissions import FILE_MODE, check_owner, open_private
 
 ExtraValue = str | int | float | bool | None
 LOCK_TIMEOUT: Final = 30.0
@@ -127,6 +127,8 @@ class AuditLog:
         with self._lock:
             fd = open_private(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
             try:
+                # the log is a control: one another user owns could be rewritten by them
+                check_owner(self.path, os.fstat(fd), "audit log")
                 written = os.write(fd, line)
                 if written != len(line):  # a full disk: never leave half a line silently
                     raise StoreError(f"audit log {self.path}: short write (disk full?)")

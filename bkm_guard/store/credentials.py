@@ -87,9 +87,19 @@ class Credentials:
 
     # -- ready-made arguments for the usual client libraries --
     def for_python_binance(self) -> dict[str, Any]:
-        """`binance.Client(**creds.for_python_binance())` (python-binance)."""
+        """`binance.Client(**creds.for_python_binance())` (python-binance).
+
+        python-binance reads an Ed25519 key only as an unencrypted PEM of at most 120
+        characters (longer text is taken for RSA, and it passes no password to the Ed25519
+        reader), so an Ed25519 key is handed over as plain PKCS#8; an RSA key keeps its password.
+        """
         if self._api_secret is not None:
             return {"api_key": self.api_key, "api_secret": self._api_secret}
+        if self.key_type == "ed25519":
+            from bkm_guard.store.material import pkcs8_pem
+
+            return {"api_key": self.api_key,
+                    "private_key": pkcs8_pem(str(self._private_key), self._private_key_password)}
         return {"api_key": self.api_key, "private_key": self._private_key,
                 "private_key_pass": self._private_key_password}
 
@@ -103,11 +113,26 @@ class Credentials:
                 "secret": unencrypted_pem(str(self._private_key), self._private_key_password)}
 
     def for_connector(self) -> dict[str, Any]:
-        """`binance.spot.Spot(**creds.for_connector())` (binance-connector, also UMFutures)."""
+        """`binance.spot.Spot(**creds.for_connector())` (binance-connector)."""
         if self._api_secret is not None:
             return {"api_key": self.api_key, "api_secret": self._api_secret}
         return {"api_key": self.api_key, "private_key": self._private_key,
                 "private_key_pass": self._private_key_password}
+
+    def for_futures_connector(self) -> dict[str, Any]:
+        """`UMFutures(**creds.for_futures_connector())` / `CMFutures(...)` (binance-futures-connector).
+
+        That library names its arguments `key`/`secret` and signs with HMAC or RSA only."""
+        if self._api_secret is not None:
+            return {"key": self.api_key, "secret": self._api_secret}
+        if self.key_type != "rsa":
+            from bkm_guard.errors import InvalidKeyMaterialError
+
+            raise InvalidKeyMaterialError(
+                f"binance-futures-connector cannot sign with an {self.key_type} key (HMAC and RSA only): "
+                "use binance-sdk-derivatives-trading-usds-futures with creds.for_sdk()")
+        return {"key": self.api_key, "private_key": self._private_key,
+                "private_key_passphrase": self._private_key_password}
 
     def for_sdk(self) -> dict[str, Any]:
         """`ConfigurationRestAPI(**creds.for_sdk())` (Binance's binance-sdk-* packages)."""

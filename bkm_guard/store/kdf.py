@@ -1,7 +1,8 @@
 """Passphrase -> 256-bit key with a memory-hard KDF; parameters and salt travel in each file.
 
 Argon2id (cryptography >= 44) by default, scrypt where Argon2id is missing. Parameters read
-from a file are bounded before use, so a tampered header cannot make us allocate gigabytes.
+from a file are bounded before use (at most COST_FACTOR times the default cost), so a
+tampered header cannot make one refused unlock allocate gigabytes or take seconds.
 """
 
 from __future__ import annotations
@@ -22,11 +23,19 @@ SALT_LENGTH: Final = 16
 ARGON2_DEFAULT: Final = {"iterations": 3, "memory_kib": 64 * 1024, "lanes": 4}
 SCRYPT_DEFAULT: Final = {"n": 2**17, "r": 8, "p": 1}
 
-# What a file may ask for: generous, but not a denial of service.
-_MAX_MEMORY_KIB: Final = 1024 * 1024
-_MAX_ITERATIONS: Final = 64
-_MAX_LANES: Final = 64
-_MAX_SCRYPT_N: Final = 2**21
+# What a file may ask for: at most COST_FACTOR times the cost this version writes by default,
+# so a forged header cannot make one refused unlock cost seconds and gigabytes. Parameters
+# a caller sets are held to the same bounds: this version never writes what it would refuse.
+COST_FACTOR: Final = 4
+_MAX_MEMORY_KIB: Final = COST_FACTOR * ARGON2_DEFAULT["memory_kib"]
+#: argon2id time cost = iterations x memory
+_MAX_ARGON2_WORK: Final = COST_FACTOR * ARGON2_DEFAULT["iterations"] * ARGON2_DEFAULT["memory_kib"]
+_MAX_ITERATIONS: Final = COST_FACTOR * ARGON2_DEFAULT["iterations"]
+_MAX_LANES: Final = 16
+#: scrypt memory = 128 n r bytes, time ~ n r p
+_MAX_SCRYPT_NR: Final = COST_FACTOR * SCRYPT_DEFAULT["n"] * SCRYPT_DEFAULT["r"]
+_MAX_SCRYPT_WORK: Final = _MAX_SCRYPT_NR * SCRYPT_DEFAULT["p"]
+_MAX_SCRYPT_N: Final = _MAX_SCRYPT_NR
 _MAX_SCRYPT_R: Final = 32
 _MAX_SCRYPT_P: Final = 16
 
@@ -83,12 +92,16 @@ class KdfParams:
             whole(self.iterations, 1, _MAX_ITERATIONS, "iterations")
             whole(self.lanes, 1, _MAX_LANES, "lanes")
             whole(self.memory_kib, 8 * self.lanes, _MAX_MEMORY_KIB, "memory")
+            if self.iterations * self.memory_kib > _MAX_ARGON2_WORK:
+                raise KdfParamsError(f"argon2id cost over {COST_FACTOR}x this version's default")
         elif self.alg == "scrypt":
             whole(self.n, 2, _MAX_SCRYPT_N, "n")
             if self.n & (self.n - 1):
                 raise KdfParamsError("scrypt n must be a power of two")
             whole(self.r, 1, _MAX_SCRYPT_R, "r")
             whole(self.p, 1, _MAX_SCRYPT_P, "p")
+            if self.n * self.r > _MAX_SCRYPT_NR or self.n * self.r * self.p > _MAX_SCRYPT_WORK:
+                raise KdfParamsError(f"scrypt cost over {COST_FACTOR}x this version's default")
         else:
             raise KdfParamsError("unknown KDF")
         return self

@@ -28,6 +28,7 @@ from bkm_guard.errors import (
     KeyExistsError,
     KeyNotFoundError,
     PassphraseError,
+    RollbackError,
     StoreError,
 )
 from bkm_guard.masking import fingerprint as fingerprint_of
@@ -63,14 +64,22 @@ from bkm_guard.store.permissions import (
     FILE_MODE,
     check_dir,
     check_file,
-    chmod_command,
-    loose_bits,
     make_private_dir,
 )
 
 LOCK_TIMEOUT: Final = 60.0
 UNUSED_DAYS: Final = 30
 _STORE_CHECK_PLAINTEXT: Final = b'{"check":"bkm-guard key store"}'
+#: name -> (generation, fingerprint) of the key's current file
+Index = dict[str, tuple[int, str]]
+
+
+def rollback_message(meta: KeyMetadata, generation: int, fingerprint: str) -> str:
+    return (f"key {meta.name!r} ({meta.path}) is a rollback: its file is generation "
+            f"{meta.generation} ({meta.fingerprint}), but the store's authenticated index says the "
+            f"current one is generation {generation} ({fingerprint}); an older copy was put back "
+            "(a backup restored after `keys rotate`?): restore the current file, or rotate to a "
+            f"new key with `bkm-guard keys rotate {meta.name}`")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +87,7 @@ class AuditIssue:
     """One thing `keys audit` says needs action."""
 
     kind: str  # rotation-overdue, rotation-soon, unused, duplicate, permissions, unknown-file,
-    #            damaged, passwd-interrupted
+    #            damaged, passwd-interrupted, rollback
     name: str | None
     message: str
 
@@ -233,6 +242,57 @@ class KeyStore:
         write_atomic(self.path / STORE_CHECK,
                      fileformat.encrypt(header, _STORE_CHECK_PLAINTEXT, passphrase, self._kdf))
 
+    # ------------------------------------------------------------------ the index
+    # `.store`'s header (authenticated by its AEAD, like a key file's) holds the index:
+    # {"keys": {name: {"generation": n, "fingerprint": fp}}}, the current generation of every
+    # key. A key file of a lower generation is an old copy put back: refused.
+
+    def _open_index(self, passphrase: str) -> tuple[dict[str, Any], Index | None]:
+        """`.store`'s header and its index, authenticated with `passphrase`; index None for a
+        store written before the index existed (migrated at the next add or rotate)."""
+        keyfile, _ = self._store_check_header()
+        try:
+            fileformat.decrypt(keyfile, passphrase)
+        except fileformat.FormatError:
+            status = self._passwd_status_quiet()
+            more = f"; {status.describe()}" if status is not None else ""
+            raise DecryptionError(
+                f"the key store file {self.path / STORE_CHECK} does not open with this passphrase, "
+                f"so the store's index of key generations cannot be checked{more}") from None
+        header = {k: v for k, v in keyfile.header.items() if k not in ("kdf", "aead")}
+        raw = header.get("keys")
+        if raw is None:
+            return header, None
+        try:
+            index = {str(name): (int(entry["generation"]), str(entry["fingerprint"]))
+                     for name, entry in raw.items()}
+        except (AttributeError, KeyError, TypeError, ValueError):
+            raise DecryptionError(f"the key store file {self.path / STORE_CHECK} is damaged: "
+                                  "restore it from a backup") from None
+        return header, index
+
+    def _migrated_index(self) -> Index:
+        """The index of a store that had none, from its key files' headers (done once)."""
+        return {item.name: (item.generation, item.fingerprint) for item in self._scan()
+                if isinstance(item, KeyMetadata)}
+
+    def _write_index(self, passphrase: str, header: dict[str, Any], index: Index) -> None:
+        header = {**header, "keys": {name: {"generation": gen, "fingerprint": fp}
+                                     for name, (gen, fp) in sorted(index.items())}}
+        write_atomic(self.path / STORE_CHECK,
+                     fileformat.encrypt(header, _STORE_CHECK_PLAINTEXT, passphrase, self._kdf))
+
+    def _check_generation(self, meta: KeyMetadata, passphrase: str) -> None:
+        """RollbackError when the (authenticated) key file is older than the index says."""
+        _, index = self._open_index(passphrase)
+        if index is None or meta.name not in index:
+            return  # an old store, or an add interrupted before the index was written
+        generation, fingerprint = index[meta.name]
+        if meta.generation > generation:
+            return  # a write interrupted between the key file and the index: the file is newer
+        if meta.generation < generation or meta.fingerprint != fingerprint:
+            raise RollbackError(rollback_message(meta, generation, fingerprint))
+
     def _key_names(self) -> list[str]:
         try:
             entries = os.listdir(self.path)
@@ -308,14 +368,17 @@ class KeyStore:
         return fileformat.encrypt(meta.to_header(), text, passphrase, self._kdf)
 
     # ------------------------------------------------------------------ public API
-    def init(self) -> bool:
-        """Create the store (0700) protected by a new passphrase; False if it already exists."""
+    def init(self, *, allow_weak_passphrase: bool = False) -> bool:
+        """Create the store (0700) protected by a new passphrase; False if it already exists.
+
+        A passphrase zxcvbn rates weak is refused unless `allow_weak_passphrase`."""
         make_private_dir(self.path)
         check_dir(self.path)
         with self._locked():
             if (self.path / STORE_CHECK).exists():
                 return False
-            passphrase = check_new_passphrase(self._passphrase_value(confirm=True))
+            passphrase = check_new_passphrase(self._passphrase_value(confirm=True),
+                                              allow_weak=allow_weak_passphrase)
             self._write_store_check(passphrase, secrets.token_hex(8), format_time(utc_now()))
         self._audit.append("init", None, outcome="ok", reason=f"store {self.path}")
         return True
@@ -354,6 +417,7 @@ class KeyStore:
         plain = self._decrypt(name, keyfile, meta.path, self._passphrase_value())
         if fingerprint_of(plain["api_key"]) != meta.fingerprint:
             raise self._damaged(name, meta.path)
+        self._check_generation(meta, self._passphrase_value())
         return Credentials(meta, api_key=plain["api_key"], api_secret=plain.get("api_secret"),
                            private_key=plain.get("private_key"),
                            private_key_password=plain.get("private_key_password"))
@@ -381,12 +445,17 @@ class KeyStore:
             self._refuse_duplicate(name, fingerprint)
             passphrase = self._passphrase_value()
             passphrase_id = self._verify_passphrase(passphrase)
+            store_header, index = self._open_index(passphrase)
+            index = self._migrated_index() if index is None else index
             meta = KeyMetadata(
                 name=name, purpose=purpose, policy=policy, key_type=kind,
                 masked_api_key=mask(plain["api_key"]), fingerprint=fingerprint,
                 created=_stamp(now), rotated=None, previous_fingerprints=(),
-                format_version=fileformat.VERSION, path=path, passphrase_id=passphrase_id)
+                format_version=fileformat.VERSION, path=path, passphrase_id=passphrase_id,
+                generation=index.get(name, (0, ""))[0] + 1)  # a re-added name keeps counting
             write_atomic(path, self._encode(meta, plain, passphrase))
+            # the key file first: a crash in between leaves a file newer than the index (accepted)
+            self._write_index(passphrase, store_header, {**index, name: (meta.generation, fingerprint)})
             self._audit.append("add", name, fingerprint=fingerprint, outcome="ok",
                                purpose=purpose, key_type=kind)
         return meta
@@ -415,12 +484,17 @@ class KeyStore:
                                      "new key")
             passphrase = self._passphrase_value()
             self._decrypt(name, keyfile, old.path, passphrase)  # the right passphrase, intact file
+            store_header, index = self._open_index(passphrase)
+            # a rolled-back file may be rotated away from: that is the fix the refusal names
+            index = self._migrated_index() if index is None else index
             meta = dataclasses.replace(
                 old, key_type=kind, masked_api_key=mask(plain["api_key"]), fingerprint=fingerprint,
                 rotated=_stamp(now),
                 previous_fingerprints=(*old.previous_fingerprints, old.fingerprint),
-                format_version=fileformat.VERSION)
+                format_version=fileformat.VERSION,
+                generation=max(old.generation, index.get(name, (0, ""))[0]) + 1)
             write_atomic(old.path, self._encode(meta, plain, passphrase))
+            self._write_index(passphrase, store_header, {**index, name: (meta.generation, fingerprint)})
             self._audit.append("rotate", name, fingerprint=fingerprint, outcome="ok",
                                previous_fingerprint=old.fingerprint)
         return meta
@@ -474,7 +548,8 @@ class KeyStore:
         return PasswdStatus(journal["started"], tuple(under_new), tuple(under_old))
 
     def passwd(self, new_passphrase: str, *,
-               progress: Callable[[str], None] | None = None) -> int:
+               progress: Callable[[str], None] | None = None,
+               allow_weak_passphrase: bool = False) -> int:
         """Re-encrypt the store and every key under `new_passphrase`, one atomic file at a time.
 
         The current passphrase comes from the store's passphrase source. All files are
@@ -483,7 +558,7 @@ class KeyStore:
         point leaves each file readable under one of the two, and a second run finishes.
         Returns the number of keys re-encrypted.
         """
-        new_passphrase = check_new_passphrase(new_passphrase)
+        new_passphrase = check_new_passphrase(new_passphrase, allow_weak=allow_weak_passphrase)
         self._require_store()
         with self._audited("passwd", None), self._locked():
             journal = self._read_journal()
@@ -544,31 +619,68 @@ class KeyStore:
         return done
 
     # ------------------------------------------------------------------ audit
+    def _unverified_index(self) -> Index:
+        """The index as `.store`'s header says, without the passphrase (for `audit` only:
+        `get` authenticates it)."""
+        with contextlib.suppress(StoreError, OSError, AttributeError, KeyError, TypeError,
+                                 ValueError):
+            keys = self._store_check_header()[0].header.get("keys") or {}
+            return {str(n): (int(e["generation"]), str(e["fingerprint"])) for n, e in keys.items()}
+        return {}
+
+    def _fingerprint_history(self) -> dict[str, builtins.list[str]]:
+        """Per name, the fingerprints `add` and `rotate` set, oldest first (from the audit log)."""
+        history: dict[str, builtins.list[str]] = {}
+        for entry in self._audit.entries():
+            if entry.action in ("add", "rotate") and entry.outcome == "ok" and entry.name \
+                    and entry.fingerprint:
+                history.setdefault(entry.name, []).append(entry.fingerprint)
+        return history
+
+    @staticmethod
+    def _rollback_issue(meta: KeyMetadata, index: Index,
+                        history: builtins.list[str]) -> AuditIssue | None:
+        if meta.name in index:
+            generation, fingerprint = index[meta.name]
+            if meta.generation < generation or (meta.generation == generation
+                                                and meta.fingerprint != fingerprint):
+                return AuditIssue("rollback", meta.name, rollback_message(meta, generation, fingerprint))
+        # the audit log saw this key replaced later: the file is an older one put back
+        if meta.fingerprint in history and history[-1] != meta.fingerprint:
+            return AuditIssue(
+                "rollback", meta.name,
+                f"{meta.name}: its file holds key {meta.fingerprint}, which the audit log shows was "
+                f"rotated out (the last add/rotate set {history[-1]}): an older copy was put back; "
+                f"restore the current file, or `bkm-guard keys rotate {meta.name}`")
+        return None
+
     def audit(self, now: dt.datetime | None = None) -> builtins.list[AuditIssue]:
         """Everything that needs action: age, disuse, duplicates, permissions, strays."""
         now = now or utc_now()
         if not self.path.is_dir():
             raise StoreError(f"no key store at {self.path}: run `bkm-guard keys init`")
         issues: list[AuditIssue] = []
-        st = os.stat(self.path)
-        if loose_bits(st.st_mode):
-            issues.append(AuditIssue("permissions", None,
-                                     f"store directory {self.path} is open to group or others: "
-                                     f"run `{chmod_command(self.path, 0o700)}`"))
+        try:
+            check_dir(self.path)
+        except InsecurePermissionsError as exc:
+            issues.append(AuditIssue("permissions", None, str(exc)))
         status = self._passwd_status_quiet()
         if status is not None:
             issues.append(AuditIssue("passwd-interrupted", None, status.describe()))
         last_load = self._audit.last_by_name("load")
+        index = self._unverified_index()
+        history = self._fingerprint_history()
         by_fingerprint: dict[str, list[str]] = {}
         for entry in sorted(os.listdir(self.path)):
             path = self.path / entry
             name = name_of_key_file(entry)
             if name is None:
                 if entry in KNOWN_FILES or entry.startswith(TEMP_PREFIX):
-                    if entry in (AUDIT_LOG, STORE_CHECK) and loose_bits(os.lstat(path).st_mode):
-                        issues.append(AuditIssue("permissions", None,
-                                                 f"{path} is readable or writable by group or "
-                                                 f"others: run `{chmod_command(path, 0o600)}`"))
+                    if entry in (AUDIT_LOG, STORE_CHECK):
+                        try:
+                            check_file(path, what="audit log" if entry == AUDIT_LOG else "store file")
+                        except InsecurePermissionsError as exc:
+                            issues.append(AuditIssue("permissions", None, str(exc)))
                     continue
                 issues.append(AuditIssue("unknown-file", None,
                                          f"unknown file in the key store: {path} (move it out)"))
@@ -583,6 +695,9 @@ class KeyStore:
                 issues.append(AuditIssue("damaged", name, str(exc)))
                 continue
             by_fingerprint.setdefault(meta.fingerprint, []).append(name)
+            rollback = self._rollback_issue(meta, index, history.get(name, []))
+            if rollback is not None:
+                issues.append(rollback)
             days_left = meta.days_until_rotation(now)
             if days_left <= 0:
                 issues.append(AuditIssue(

@@ -88,6 +88,15 @@ def check_private_key(pem: str, password: str | None, key_type: KeyType) -> str:
     return pem.strip() + "\n"
 
 
+def pkcs8_pem(pem: str, password: str | None) -> str:
+    """The key as unencrypted PKCS#8 PEM in its canonical form, whatever form it was stored in."""
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(pem.encode(), password.encode() if password else None)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+
+
 def unencrypted_pem(pem: str, password: str | None) -> str:
     """The same key as unencrypted PKCS#8 PEM, for libraries that take no password (ccxt)."""
     if not password:

@@ -36,6 +36,8 @@ class KeyMetadata:
     format_version: int
     path: Path
     passphrase_id: str = ""
+    #: counts every add and rotate of this name; the store's index holds the current one
+    generation: int = 0
 
     @property
     def changed(self) -> dt.datetime:
@@ -74,6 +76,7 @@ class KeyMetadata:
             "rotated": format_time(self.rotated) if self.rotated else None,
             "previous_fingerprints": list(self.previous_fingerprints),
             "passphrase_id": self.passphrase_id,
+            "generation": self.generation,
         }
 
     @classmethod
@@ -85,6 +88,9 @@ class KeyMetadata:
         previous = header["previous_fingerprints"]
         if not isinstance(previous, list):
             raise TypeError("previous_fingerprints")
+        generation = header.get("generation", 0)  # files written before generations: 0
+        if not isinstance(generation, int) or isinstance(generation, bool) or generation < 0:
+            raise TypeError("generation")
         return cls(
             name=str(header["name"]),
             purpose=str(header["purpose"]),
@@ -98,6 +104,7 @@ class KeyMetadata:
             format_version=version,
             path=path,
             passphrase_id=str(header.get("passphrase_id", "")),
+            generation=generation,
         )
 
     def to_json(self, now: dt.datetime | None = None) -> dict[str, Any]:

@@ -118,9 +118,38 @@ def as_source(source: PassphraseSource | str | Callable[[], str] | None) -> Pass
     raise TypeError("passphrase_source: give a string, a callable or an object with get()")
 
 
-def check_new_passphrase(value: str) -> str:
+#: zxcvbn's score (0-4) a new passphrase needs: 3 is "safely unguessable" (~1e10 guesses)
+MIN_STRENGTH: Final = 3
+#: zxcvbn's estimate is slow on very long input and gains nothing past this
+_STRENGTH_PREFIX: Final = 100
+ALLOW_WEAK_FLAG: Final = "--allow-weak-passphrase"
+
+
+def passphrase_weakness(value: str) -> str | None:
+    """Why `value` is too weak for a key store (zxcvbn's estimate), or None if it is strong."""
+    from zxcvbn import zxcvbn
+
+    result = zxcvbn(value[:_STRENGTH_PREFIX], user_inputs=["bkm", "guard", "bkm-guard", "binance"])
+    score = int(result["score"])
+    if score >= MIN_STRENGTH:
+        return None
+    feedback = result.get("feedback") or {}
+    hints = [str(feedback.get("warning") or ""), *map(str, feedback.get("suggestions") or [])]
+    said = " ".join(hint.rstrip(".") + "." for hint in hints if hint)
+    return f"strength {score} of 4, at least {MIN_STRENGTH} needed" + (f" ({said})" if said else "")
+
+
+def check_new_passphrase(value: str, *, allow_weak: bool = False) -> str:
+    """`value` if it may protect a key store: long enough, and strong by zxcvbn's estimate
+    unless `allow_weak`. The passphrase itself never appears in the message."""
     if len(value) < MIN_NEW_LENGTH:
         raise PassphraseError(
             f"a new passphrase needs at least {MIN_NEW_LENGTH} characters (a few words is best)"
         )
+    if not allow_weak:
+        weakness = passphrase_weakness(value)
+        if weakness is not None:
+            raise PassphraseError(
+                f"the new passphrase is too weak: {weakness}; four or five random words make a "
+                f"strong one (or pass {ALLOW_WEAK_FLAG} if you must)")
     return value

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Final
 
 from bkm_guard.errors import InvalidKeyNameError
+from bkm_guard.masking import looks_like_credential, mask
 
 #: Environment variable naming the store directory; else the platform's user config dir.
 HOME_ENV: Final = "BKM_GUARD_HOME"
@@ -38,6 +39,11 @@ def default_store_dir() -> Path:
 
 def validate_name(name: str) -> str:
     """The name itself if it is a valid key name; a name can never leave the store directory."""
+    if isinstance(name, str) and looks_like_credential(name):
+        # a key pasted where the name goes: never echo it, and never store it as a name
+        raise InvalidKeyNameError(
+            f"invalid key name {mask(name)}: that looks like an API key or secret, not a name; "
+            "give a name such as spot-bot, and the key where it is asked for")
     if not isinstance(name, str) or NAME_RE.fullmatch(name) is None:
         shown = name if isinstance(name, str) and len(name) <= 80 else "<invalid>"
         raise InvalidKeyNameError(

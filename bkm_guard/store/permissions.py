@@ -1,4 +1,8 @@
-"""Owner-only files and directories, whatever the umask; loose ones refused with the exact fix."""
+"""Owner-only files and directories, whatever the umask; loose ones refused with the exact fix.
+
+Like OpenSSH's StrictModes, a store directory, key file, passphrase file or audit log owned
+by another user than the current one (or root) is refused too.
+"""
 
 from __future__ import annotations
 
@@ -37,14 +41,44 @@ def loose_bits(mode: int) -> int:
     return stat.S_IMODE(mode) & _GROUP_OTHER if _CHECKS else 0
 
 
+def _owner_name(uid: int) -> str:
+    try:
+        import pwd
+
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except (ImportError, KeyError):
+        return f"uid {uid}"
+
+
+def foreign_owner(st: os.stat_result) -> str | None:
+    """Who owns the file, when that is neither the current user nor root (OpenSSH StrictModes)."""
+    if not _CHECKS:
+        return None
+    me = os.geteuid()
+    if st.st_uid in (me, 0):
+        return None
+    return _owner_name(st.st_uid)
+
+
+def check_owner(path: Path, st: os.stat_result, what: str) -> None:
+    """Refuse a file another user owns: that user could read or replace it at will."""
+    owner = foreign_owner(st)
+    if owner is not None:
+        raise InsecurePermissionsError(
+            f"{what} {path} is owned by {owner}, not by you ({_owner_name(os.geteuid())}) or root: "
+            f"another user controls it; check it, then run `chown {os.geteuid()} "
+            f"{shlex.quote(str(path))}`")
+
+
 def check_dir(path: Path) -> None:
-    """Refuse a store directory that group or others can read, write or enter."""
+    """Refuse a store directory that another user owns, or group or others can read, write or enter."""
     try:
         st = os.stat(path)
     except FileNotFoundError:
         raise
     if not stat.S_ISDIR(st.st_mode):
         raise InsecurePermissionsError(f"{path} is not a directory")
+    check_owner(path, st, "key store directory")
     if loose_bits(st.st_mode):
         raise InsecurePermissionsError(
             f"key store directory {path} is open to group or others "
@@ -53,10 +87,12 @@ def check_dir(path: Path) -> None:
 
 
 def check_file(path: Path, what: str = "key file") -> None:
-    """Refuse a symlink, a non-regular file, or a file group or others can read or write."""
+    """Refuse a symlink, a non-regular file, a file another user owns, or one group or others
+    can read or write."""
     st = os.lstat(path)
     if stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode):
         raise InsecurePermissionsError(f"{what} {path} is not a regular file: replace it by one")
+    check_owner(path, st, what)
     if loose_bits(st.st_mode):
         raise InsecurePermissionsError(
             f"{what} {path} is readable or writable by group or others "
