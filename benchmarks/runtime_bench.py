@@ -96,8 +96,8 @@ def main(argv: list[str]) -> int:
           f"best {best * 1000:.1f} ms; heavy modules loaded: {heavy or 'none'}")
 
     import bkm_guard
-    from bkm_guard import redact
-    from bkm_guard.store import KdfParams, KeyStore, StaticPassphrase
+    from bkm_guard.runtime import redact
+    from bkm_guard.runtime.store import KdfParams, KeyStore, StaticPassphrase
     from bkm_guard.testing import FakeBinance, new_api_key, new_hmac_secret
 
     passphrase = "benchmark passphrase"  # noqa: S105 - a throw-away store

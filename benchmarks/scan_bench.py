@@ -261,7 +261,7 @@ def bench_hook(work: Path, repeat: int, run_ds: bool) -> list[tuple[str, str]]:
                     f"{bkm.wall / ds.wall:.2f}",
                 ),
             ]
-    imp = measure([sys.executable, "-X", "importtime", "-c", "import bkm_guard.scan.cli"])
+    imp = measure([sys.executable, "-X", "importtime", "-c", "import bkm_guard.cli.scan"])
     heavy = sorted(
         {
             line.split("|")[-1].strip().split(".")[0]
@@ -270,7 +270,7 @@ def bench_hook(work: Path, repeat: int, run_ds: bool) -> list[tuple[str, str]]:
         }
     )
     rows.append(
-        ("import bkm_guard.scan.cli pulls in libcst/cryptography/requests", ", ".join(heavy) or "none")
+        ("import bkm_guard.cli.scan pulls in libcst/cryptography/requests", ", ".join(heavy) or "none")
     )
     return rows
 

@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 from bkm_guard.masking import fingerprint, mask
-from bkm_guard.policy import builtin_policy
-from bkm_guard.store import KdfParams, KeyMetadata, KeyStore, fileformat
-from bkm_guard.store.atomic import write_atomic
-from bkm_guard.store.audit import utc_now
+from bkm_guard.runtime.policy import builtin_policy
+from bkm_guard.runtime.store import KdfParams, KeyMetadata, KeyStore, fileformat
+from bkm_guard.runtime.store.atomic import write_atomic
+from bkm_guard.runtime.store.audit import utc_now
 
 PASS = "benchmark passphrase"  # noqa: S105 (a throwaway store)
 BASE62 = string.ascii_letters + string.digits

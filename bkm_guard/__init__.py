@@ -37,19 +37,20 @@ __version__ = "0.1.0"
 
 # name -> module that defines it, imported on first attribute access (PEP 562)
 _LAZY: dict[str, str] = {
-    "load": "bkm_guard.guard",
-    "KeyStore": "bkm_guard.store",
-    "Credentials": "bkm_guard.store",
-    "Policy": "bkm_guard.policy",
-    "redact": "bkm_guard.redact",
+    "load": "bkm_guard.runtime.guard",
+    "KeyStore": "bkm_guard.runtime.store",
+    "Credentials": "bkm_guard.runtime.store",
+    "Policy": "bkm_guard.runtime.policy",
+    "redact": "bkm_guard.runtime.redact",
     "testing": "bkm_guard.testing",
 }
 
 if TYPE_CHECKING:
-    from bkm_guard import redact, testing
-    from bkm_guard.guard import load
-    from bkm_guard.policy import Policy
-    from bkm_guard.store import Credentials, KeyStore
+    from bkm_guard import testing
+    from bkm_guard.runtime import redact
+    from bkm_guard.runtime.guard import load
+    from bkm_guard.runtime.policy import Policy
+    from bkm_guard.runtime.store import Credentials, KeyStore
 
 __all__ = [
     "BinanceAPIError",

@@ -574,7 +574,7 @@ def prefilter(data: bytes) -> bool:
     True when there is a run of 64+ alphanumerics, a PEM private key marker, a Kubernetes
     Secret, or an `http://`/`ws://` next to the word binance (host templates included).
     False means: no need to decode or parse. UTF-16/32 text must be given as UTF-8
-    (bkm_guard.textdecode.as_utf8).
+    (bkm_guard.static.textdecode.as_utf8).
     """
     if b"PRIVATE KEY" in data:
         return True

@@ -4,6 +4,6 @@ A thin shim: the detector lives in the installed bkm-guard package, so this file
 goes stale. Prefer `bkm-detect-secrets`, whose baselines do not record this file's path.
 """
 
-from bkm_guard.detect_secrets_plugin import BinanceDetector
+from bkm_guard.static.detect_secrets_plugin import BinanceDetector
 
 __all__ = ["BinanceDetector"]

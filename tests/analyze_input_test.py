@@ -11,7 +11,8 @@ from conftest import make_ed25519_pem, make_hex, make_key
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bkm_guard.analyze import AnalyzeOptions, FileReport, analyze, file_kind
+from bkm_guard.static.options import Options as AnalyzeOptions
+from bkm_guard.static.pipeline import FileReport, analyze, file_kind
 
 
 def _codes(report: FileReport) -> set[tuple[int, str]]:
@@ -125,7 +126,7 @@ def test_notebook_maps_cell_findings_to_json_lines(api_key: str) -> None:
 
 
 def test_files_without_candidates_never_load_libcst(tmp_path: object) -> None:
-    code = ("import sys\nfrom bkm_guard.analyze import analyze\n"
+    code = ("import sys\nfrom bkm_guard.static.pipeline import analyze\n"
             "r = analyze('a.py', b'import os\\nprint(os.getcwd())\\n' * 1000)\n"
             "r2 = analyze('README.md', b'# hello\\n' * 1000)\n"
             "assert not r.findings and not r2.findings\n"

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from bkm_guard.testing.keys import new_api_key, new_ed25519_key, new_hmac_secret, new_rsa_key
 
 if TYPE_CHECKING:
-    from bkm_guard.store import Credentials, KeyStore
+    from bkm_guard.runtime.store import Credentials, KeyStore
     from bkm_guard.testing import FakeBinance
 
 KEY_TYPES = ("hmac", "rsa", "ed25519")

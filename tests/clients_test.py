@@ -25,7 +25,7 @@ from bkm_guard.testing.clients import (
 )
 
 if TYPE_CHECKING:
-    from bkm_guard.store import KeyStore
+    from bkm_guard.runtime.store import KeyStore
     from bkm_guard.testing import FakeBinance
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from bkm_guard.store import KeyStore
+    from bkm_guard.runtime.store import KeyStore
     from bkm_guard.testing import FakeBinance
 
 BASE62 = string.ascii_letters + string.digits
@@ -94,7 +94,7 @@ def fb(server: FakeBinance) -> Iterator[FakeBinance]:
 @pytest.fixture
 def store(tmp_path: Path) -> KeyStore:
     """An initialized key store with a cheap KDF (tests only: the default costs ~0.1 s a key)."""
-    from bkm_guard.store import KdfParams, KeyStore, StaticPassphrase
+    from bkm_guard.runtime.store import KdfParams, KeyStore, StaticPassphrase
 
     key_store = KeyStore(tmp_path / "store", passphrase_source=StaticPassphrase(PASSPHRASE),
                          kdf_params=KdfParams.cheap())

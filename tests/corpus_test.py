@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bkm_guard.analyze import analyze
+from bkm_guard.static.pipeline import analyze
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 pytestmark = pytest.mark.skipif(not (CORPUS / "expected.json").is_file(),

@@ -13,7 +13,7 @@ import pytest
 from conftest import make_hex, make_key, make_rsa_pem
 
 ROOT = Path(__file__).resolve().parents[1]
-HOOK = [sys.executable, "-m", "bkm_guard.detect_secrets_hook"]
+HOOK = [sys.executable, "-m", "bkm_guard.cli.detect_secrets_hook"]
 
 
 def run(args: list[str], cwd: Path, **kwargs: object) -> subprocess.CompletedProcess[str]:
@@ -64,7 +64,7 @@ def test_plugin_file_is_a_shim_over_the_package() -> None:
     assert spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    from bkm_guard.detect_secrets_plugin import BinanceDetector
+    from bkm_guard.static.detect_secrets_plugin import BinanceDetector
 
     assert module.BinanceDetector is BinanceDetector
     assert BinanceDetector.secret_type == "Binance API Credential"
@@ -138,7 +138,7 @@ def test_baseline_is_portable_and_only_new_secrets_fail(repo: Path, tmp_path: Pa
     assert "file://" not in scan.stdout
     assert old_key not in scan.stdout
     filters = {f["path"] for f in baseline["filters_used"]}
-    assert "bkm_guard.detect_secrets_hook.is_indirect_reference_unless_binance" in filters
+    assert "bkm_guard.cli.detect_secrets_hook.is_indirect_reference_unless_binance" in filters
     assert "detect_secrets.filters.heuristic.is_indirect_reference" not in filters
     (repo / ".secrets.baseline").write_text(scan.stdout)
     git(repo, "add", ".")

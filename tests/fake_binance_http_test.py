@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from bkm_guard.signing import Signer
+from bkm_guard.runtime.signing import Signer
 from bkm_guard.testing import FakeBinance
 from bkm_guard.testing.keys import new_api_key, new_hmac_secret
 

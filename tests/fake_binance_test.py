@@ -10,13 +10,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from bkm_guard.binance_api import (
-    ACCOUNT_PATH,
-    API_RESTRICTIONS_PATH,
-    TIME_PATH,
-    BinanceClient,
-    check_base_url,
-)
 from bkm_guard.errors import (
     BinanceAPIError,
     BinanceAuthError,
@@ -24,8 +17,15 @@ from bkm_guard.errors import (
     BinanceUnavailableError,
     InsecureEndpointError,
 )
-from bkm_guard.policy import NEW_KEY_DEFAULTS, PERMISSIONS
-from bkm_guard.signing import Signer
+from bkm_guard.runtime.binance_api import (
+    ACCOUNT_PATH,
+    API_RESTRICTIONS_PATH,
+    TIME_PATH,
+    BinanceClient,
+    check_base_url,
+)
+from bkm_guard.runtime.policy import NEW_KEY_DEFAULTS, PERMISSIONS
+from bkm_guard.runtime.signing import Signer
 from bkm_guard.testing import FakeBinance
 from bkm_guard.testing.keys import new_api_key, new_ed25519_key, new_hmac_secret, new_rsa_key
 

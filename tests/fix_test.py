@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bkm_guard.analyze import analyze, fix
+from bkm_guard.static.pipeline import analyze, fix
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "cases"
 _FILES = sorted(p for p in CORPUS.rglob("*") if p.is_file()) if CORPUS.is_dir() else []

@@ -14,8 +14,6 @@ from typing import Any
 import pytest
 
 import bkm_guard
-from bkm_guard import redact
-from bkm_guard.binance_api import API_RESTRICTIONS_PATH
 from bkm_guard.errors import (
     BinanceAuthError,
     BinanceRateLimitError,
@@ -29,7 +27,9 @@ from bkm_guard.errors import (
     PermissionViolationError,
     StoreError,
 )
-from bkm_guard.guard import (
+from bkm_guard.runtime import redact
+from bkm_guard.runtime.binance_api import API_RESTRICTIONS_PATH
+from bkm_guard.runtime.guard import (
     KeyAgeWarning,
     TradingAuthorityWarning,
     UnknownPermissionWarning,
@@ -37,8 +37,8 @@ from bkm_guard.guard import (
     evaluate_restrictions,
     load,
 )
-from bkm_guard.policy import NEW_KEY_DEFAULTS, PERMISSIONS, POWERFUL, Policy, builtin_policy
-from bkm_guard.store import KeyStore, StaticPassphrase
+from bkm_guard.runtime.policy import NEW_KEY_DEFAULTS, PERMISSIONS, POWERFUL, Policy, builtin_policy
+from bkm_guard.runtime.store import KeyStore, StaticPassphrase
 from bkm_guard.testing import FakeBinance
 from bkm_guard.testing.keys import new_api_key, new_ed25519_key, new_hmac_secret, new_rsa_key
 

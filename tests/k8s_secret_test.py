@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from bkm_guard.analyze import analyze
+from bkm_guard.static.pipeline import analyze
 from tests.conftest import make_hex, make_key
 
 

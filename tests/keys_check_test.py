@@ -8,8 +8,10 @@ from collections.abc import Iterator
 import pytest
 from conftest import PASSPHRASE
 
-from bkm_guard import keys_check, keys_cli, redact
-from bkm_guard.store import KeyStore
+from bkm_guard.cli import keys as keys_cli
+from bkm_guard.cli import keys_check
+from bkm_guard.runtime import redact
+from bkm_guard.runtime.store import KeyStore
 from bkm_guard.testing import FakeBinance
 from bkm_guard.testing.keys import new_api_key, new_hmac_secret
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from conftest import make_ed25519_pem, make_key, make_rsa_pem
 
-from bkm_guard import keys_cli
-from bkm_guard.store import KdfParams, KeyStore
-from bkm_guard.store import passphrase as passphrase_module
+from bkm_guard.cli import keys as keys_cli
+from bkm_guard.runtime.store import KdfParams, KeyStore
+from bkm_guard.runtime.store import passphrase as passphrase_module
 
 PASS = "correct horse battery staple"
 
@@ -274,9 +274,9 @@ def test_interrupted_passwd_is_reported_and_resumed(run: Run, home: Path,
 
 def test_check_is_delegated(monkeypatch: pytest.MonkeyPatch) -> None:
     received: list[list[str]] = []
-    fake = types.ModuleType("bkm_guard.keys_check")
+    fake = types.ModuleType("bkm_guard.cli.keys_check")
     fake.main = lambda argv: received.append(list(argv)) or 7  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "bkm_guard.keys_check", fake)
+    monkeypatch.setitem(sys.modules, "bkm_guard.cli.keys_check", fake)
     assert keys_cli.main(["check", "spot-bot", "--all"]) == 7
     assert received == [["spot-bot", "--all"]]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bkm_guard.errors import ConfigError
-from bkm_guard.policy import (
+from bkm_guard.runtime.policy import (
     NEW_KEY_DEFAULTS,
     PERMISSIONS,
     POWERFUL,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bkm_guard.scan.cli import main
+from bkm_guard.cli.scan import main
 from tests.conftest import make_key
 
 HTTP, WS = "http" + "://", "ws" + "://"  # so that this file holds no insecure URL itself

@@ -29,7 +29,7 @@ def test_every_hook_is_documented() -> None:
 
 
 def test_every_rule_code_is_documented() -> None:
-    from bkm_guard.rules import ALL_RULES
+    from bkm_guard.static.rules import ALL_RULES
 
     codes = set(ALL_RULES)
     assert codes >= {"BKM001", "BKM002", "BKM003", "BKM004", "BKM101", "BKM102", "BKM201"}

@@ -497,7 +497,7 @@ def test_prefilter_lets_the_new_candidates_through() -> None:
 
     assert rz.prefilter(b"kind: Secret\ndata:\n  K: QUJD\n")
     assert rz.prefilter(f'API_URL = "{HTTP}api.binance.{{}}/api"'.encode())
-    from bkm_guard.textdecode import as_utf8
+    from bkm_guard.static.textdecode import as_utf8
 
     wide = codecs.BOM_UTF16_LE + f"BINANCE_API_KEY={make_key()}\n".encode("utf-16-le")
     assert not rz.prefilter(wide)

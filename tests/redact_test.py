@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bkm_guard import redact
+from bkm_guard.runtime import redact
 from bkm_guard.testing.keys import new_api_key, new_ed25519_key, new_hmac_secret
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bkm_guard.scan.cli import main
+from bkm_guard.cli.scan import main
 from tests.conftest import make_key
 
 # Each case writes a key where the text before a value (the "name" a message quotes) is itself
@@ -88,7 +88,7 @@ def test_json_keeps_the_exact_file_name(tmp_path: Path, capsys: pytest.CaptureFi
     ],
 )
 def test_printable_escapes_like_quotepath(raw: str, shown: str) -> None:
-    from bkm_guard.scan.result import printable
+    from bkm_guard.static.result import printable
 
     assert printable(raw) == shown
 
@@ -103,7 +103,7 @@ def test_names_that_could_be_keys_are_masked() -> None:
 
 
 def test_comment_urls_in_a_file_that_does_not_tokenize() -> None:
-    from bkm_guard.pycomments import insecure_urls_in_comments
+    from bkm_guard.static.python.comments import insecure_urls_in_comments
 
     scheme = "".join(("http", "://"))  # so that this file holds no insecure URL itself
     source = "def broken(:\n    # see " + scheme + 'api.binance.com/api/v3/time\n    x = "unterminated\n'

@@ -10,10 +10,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from bkm_guard import recognizer
-from bkm_guard.analyze import analyze, fix
-from bkm_guard.rules import ALL_RULES
-from bkm_guard.rules.base import Invalid, Rule, Valid
-from bkm_guard.rules.cli import main
+from bkm_guard.cli.rule import main
+from bkm_guard.static.pipeline import analyze, fix
+from bkm_guard.static.rules import ALL_RULES
+from bkm_guard.static.rules.base import Invalid, Rule, Valid
 
 _BASE62 = string.ascii_letters + string.digits
 

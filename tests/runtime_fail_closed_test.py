@@ -12,7 +12,6 @@ import pytest
 from hostile_server import HostileServer
 
 import bkm_guard
-from bkm_guard import http_budget
 from bkm_guard.errors import (
     BinanceAPIError,
     BinanceClockError,
@@ -21,9 +20,10 @@ from bkm_guard.errors import (
     GuardError,
     PermissionViolationError,
 )
-from bkm_guard.guard import check_key, load
-from bkm_guard.policy import NEW_KEY_DEFAULTS, Policy, builtin_policy
-from bkm_guard.store import KeyStore
+from bkm_guard.runtime import http_budget
+from bkm_guard.runtime.guard import check_key, load
+from bkm_guard.runtime.policy import NEW_KEY_DEFAULTS, Policy, builtin_policy
+from bkm_guard.runtime.store import KeyStore
 from bkm_guard.testing import FakeBinance
 from bkm_guard.testing.keys import new_api_key, new_hmac_secret
 
@@ -88,7 +88,7 @@ def test_an_unknown_flag_that_is_on_is_refused_unless_allowed_by_name(store: Key
                          kdf_params=store.kdf_params)
         other.init()
         add_key(other, policy=allowing)
-        with pytest.warns(bkm_guard.guard.UnknownPermissionWarning):
+        with pytest.warns(bkm_guard.runtime.guard.UnknownPermissionWarning):
             load_from(other, server)
 
 

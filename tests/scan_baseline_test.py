@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import make_key
 
-from bkm_guard.scan.cli import main
+from bkm_guard.cli.scan import main
 
 
 def project(root: Path) -> list[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import make_key
 
-from bkm_guard.scan.cli import main
+from bkm_guard.cli.scan import main
 
 HTTP = "http" + "://"  # built here so this file holds no insecure URL
 
@@ -318,7 +318,7 @@ def test_real_subprocess(tmp_path: Path) -> None:
 
 def test_cli_import_is_light() -> None:
     code = (
-        "import sys, bkm_guard.scan.cli; "
+        "import sys, bkm_guard.cli.scan; "
         "heavy = ('libcst', 'cryptography', 'requests', 'rich'); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))"
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import make_key
 
-from bkm_guard.scan.cli import main
+from bkm_guard.cli.scan import main
 
 HTTP, WS = "http" + "://", "ws" + "://"  # built here so this file holds no insecure URL
 

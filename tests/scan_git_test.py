@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import make_key
 
-from bkm_guard.scan.cli import main
+from bkm_guard.cli.scan import main
 
 ENV = {
     "GIT_AUTHOR_NAME": "t",

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from bkm_guard.scan import progress
+from bkm_guard.static import progress
 
 
 class FakeTerminal(io.StringIO):

@@ -14,10 +14,11 @@ from conftest import make_key
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bkm_guard.scan import runner, textscan
-from bkm_guard.scan.cli import main
-from bkm_guard.scan.discovery import FileJob, discover
-from bkm_guard.scan.engine import EngineOptions
+from bkm_guard.cli.scan import main
+from bkm_guard.static import runner
+from bkm_guard.static import text as textscan
+from bkm_guard.static.discovery import FileJob, discover
+from bkm_guard.static.options import Options as EngineOptions
 
 SETTINGS = runner.Settings(EngineOptions())
 
@@ -161,7 +162,7 @@ def test_windowed_scan_finds_keys_across_window_edges(offset: int, lines_before:
 @pytest.mark.parametrize("path", ["big.py", "big.env"])
 def test_windowed_scan_agrees_with_the_analyzer_without_a_parse(path: str) -> None:
     """A file over the cap gets the same codes, messages and suppressions as the text rules."""
-    from bkm_guard.analyze import analyze
+    from bkm_guard.static.pipeline import analyze
 
     key, secret, quiet = make_key(), make_key(), make_key()
     http = "http" + "://"

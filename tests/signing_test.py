@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bkm_guard.errors import InvalidKeyMaterialError
-from bkm_guard.signing import (
+from bkm_guard.runtime.signing import (
     Signer,
     ed25519_signature,
     encode_params,

@@ -17,8 +17,8 @@ import pytest
 from conftest import make_key
 
 from bkm_guard.errors import DecryptionError, StoreError
-from bkm_guard.store import KdfParams, KeyStore
-from bkm_guard.store.paths import TEMP_PREFIX
+from bkm_guard.runtime.store import KdfParams, KeyStore
+from bkm_guard.runtime.store.paths import TEMP_PREFIX
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL and fork")
 P1, P2 = "first passphrase one", "second passphrase two"
@@ -28,7 +28,7 @@ KILLS = 120
 WRITER = textwrap.dedent("""
     import random, secrets, string, sys
     from bkm_guard.errors import DecryptionError
-    from bkm_guard.store import KdfParams, KeyStore
+    from bkm_guard.runtime.store import KdfParams, KeyStore
     path, p1, p2, seed = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     rng = random.Random(seed)
     A = string.ascii_letters + string.digits
@@ -78,7 +78,7 @@ def _env() -> dict[str, str]:
 
 
 def _opens_with(store_path: Path, name: str) -> str:
-    from bkm_guard.store import fileformat
+    from bkm_guard.runtime.store import fileformat
 
     for passphrase in (P1, P2):
         store = KeyStore(store_path, passphrase_source=passphrase, kdf_params=KdfParams.cheap())
@@ -208,7 +208,7 @@ def test_passwd_with_wrong_current_passphrase_changes_nothing(tmp_path: Path) ->
 
 CONCURRENT = textwrap.dedent("""
     import os, secrets, string, sys, time
-    from bkm_guard.store import KdfParams, KeyStore
+    from bkm_guard.runtime.store import KdfParams, KeyStore
     path, worker, go = sys.argv[1], sys.argv[2], sys.argv[3]
     A = string.ascii_letters + string.digits
     def key():

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bkm_guard.errors import DecryptionError
-from bkm_guard.store import KdfParams, KeyStore, fileformat
-from bkm_guard.store.kdf import KdfParamsError
+from bkm_guard.runtime.store import KdfParams, KeyStore, fileformat
+from bkm_guard.runtime.store.kdf import KdfParamsError
 
 PASS = "correct horse battery staple"
 

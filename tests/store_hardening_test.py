@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from conftest import make_hex, make_key
 
-from bkm_guard import keys_cli
+from bkm_guard.cli import keys as keys_cli
 from bkm_guard.errors import InsecurePermissionsError, PassphraseError, StoreError
-from bkm_guard.store import KdfParams, KeyStore
-from bkm_guard.store.passphrase import read_passphrase_file
+from bkm_guard.runtime.store import KdfParams, KeyStore
+from bkm_guard.runtime.store.passphrase import read_passphrase_file
 
 PASS = "correct horse battery staple"
 WEAK = ["password", "12345678", "Password1", " " * 8, "qwertyuiop", "binance123"]
@@ -54,7 +54,7 @@ def test_the_override_accepts_a_weak_passphrase(tmp_path: Path) -> None:
 
 
 def test_strong_passphrases_pass() -> None:
-    from bkm_guard.store.passphrase import passphrase_weakness
+    from bkm_guard.runtime.store.passphrase import passphrase_weakness
 
     assert passphrase_weakness(PASS) is None
     assert passphrase_weakness("zebra quartz nine lamps") is None
@@ -172,7 +172,7 @@ def test_an_older_key_file_restored_after_rotate_is_refused(tmp_path: Path) -> N
 def test_the_index_cannot_be_forged_without_the_passphrase(tmp_path: Path) -> None:
     """The index travels in `.store`'s authenticated header: lowering a generation there
     breaks its AEAD, and the edited store is refused."""
-    from bkm_guard.store import fileformat
+    from bkm_guard.runtime.store import fileformat
 
     store = _filled(tmp_path)
     old_key = store.key_path("bot").read_bytes()
@@ -230,7 +230,7 @@ def test_passwd_keeps_the_generations(tmp_path: Path) -> None:
 
 def test_an_old_store_without_an_index_migrates_on_the_first_authenticated_write(tmp_path: Path) -> None:
     from bkm_guard.errors import RollbackError
-    from bkm_guard.store import fileformat
+    from bkm_guard.runtime.store import fileformat
 
     store = _filled(tmp_path)
     # make it look like a store written before the index existed
@@ -326,8 +326,8 @@ def test_keys_audit_cli_reports_the_rollback(tmp_path: Path, monkeypatch: pytest
 
 
 def test_mid_passwd_a_key_whose_passphrase_no_longer_opens_the_store_is_refused(tmp_path: Path) -> None:
-    from bkm_guard.store import fileformat
-    from bkm_guard.store.atomic import write_atomic
+    from bkm_guard.runtime.store import fileformat
+    from bkm_guard.runtime.store.atomic import write_atomic
 
     store = _filled(tmp_path)
     new = "zebra quartz nine lamps"

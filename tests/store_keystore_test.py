@@ -26,8 +26,8 @@ from bkm_guard.errors import (
     StoreError,
 )
 from bkm_guard.masking import fingerprint
-from bkm_guard.policy import Policy, builtin_policy
-from bkm_guard.store import (
+from bkm_guard.runtime.policy import Policy, builtin_policy
+from bkm_guard.runtime.store import (
     AuditLog,
     EnvironmentPassphrase,
     KdfParams,

@@ -11,7 +11,7 @@ import pytest
 from conftest import make_key
 
 from bkm_guard.errors import InsecurePermissionsError
-from bkm_guard.store import EnvironmentPassphrase, KdfParams, KeyStore
+from bkm_guard.runtime.store import EnvironmentPassphrase, KdfParams, KeyStore
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX modes")
 PASS = "correct horse battery staple"

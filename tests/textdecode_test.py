@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bkm_guard import textdecode
-from bkm_guard.analyze import analyze
-from bkm_guard.scan.cli import main
+from bkm_guard.cli.scan import main
+from bkm_guard.static import textdecode
+from bkm_guard.static.pipeline import analyze
 from tests.conftest import make_key
 
 ENV_TEXT = "BINANCE_API_KEY={key}\r\nBINANCE_API_SECRET={secret}\r\n"
@@ -75,7 +75,7 @@ def test_utf16_file_through_the_scan_command(tmp_path: Path, capsys: pytest.Capt
 
 
 def test_utf16_fix_keeps_the_encoding(tmp_path: Path) -> None:
-    from bkm_guard.analyze import fix
+    from bkm_guard.static.pipeline import fix
 
     text = 'STREAM = "ws://stream.binance.com:9443/ws"\r\n'  # bkm: ignore[BKM101] (the fix's input)
     data = codecs.BOM_UTF16_LE + text.encode("utf-16-le")

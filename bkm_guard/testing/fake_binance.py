@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import unquote_plus
 
 from bkm_guard.masking import mask
-from bkm_guard.policy import NEW_KEY_DEFAULTS, PERMISSIONS
-from bkm_guard.signing import KeyType, verify_signature
+from bkm_guard.runtime.policy import NEW_KEY_DEFAULTS, PERMISSIONS
+from bkm_guard.runtime.signing import KeyType, verify_signature
 from bkm_guard.testing.exchange import Account, ApiError, Exchange, Order
 
 if TYPE_CHECKING:

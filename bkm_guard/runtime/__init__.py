@@ -1,0 +1,1 @@
+"""The runtime half: the encrypted key store and the guard a bot calls at start-up."""
