@@ -85,7 +85,9 @@ class InsecureEndpoint(Rule):
         from bkm_guard.static.python.comments import insecure_urls_in_comments
 
         for match in insecure_urls_in_comments(ctx.source):
-            secure = SECURE_SCHEME[match.label.partition("://")[0]]
+            scheme = match.label.partition("://")[0]
+            secure = SECURE_SCHEME[scheme]
             yield Hit(self.CODE, match.line, match.column,
                       f"plaintext Binance endpoint `{match.label}` in a comment; use {secure}://",
-                      match.fingerprint, "", match.line, match.column + match.end - match.start, "high", "no")
+                      match.fingerprint, "", match.line, match.column + match.end - match.start, "high",
+                      "safe", (ReplacePiece(match.start, match.start + len(scheme), secure),))
