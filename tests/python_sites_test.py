@@ -99,6 +99,7 @@ def test_a_key_continued_by_a_backslash(
 def test_a_comment_url_is_fixed_like_a_string() -> None:
     from bkm_guard.static.pipeline import fix
 
-    source = f"import requests\n\n# docs: {HTTP}api.binance.com/api/v3/time  (and {WS}stream.binance.com:9443)\nx = 1\n"
+    source = (f"import requests\n\n# docs: {HTTP}api.binance.com/api/v3/time"
+              f"  (and {WS}stream.binance.com:9443)\nx = 1\n")
     result = fix("bot.py", source.encode())
     assert result.data == source.replace(HTTP, "https://").replace(WS, "wss://").encode()
