@@ -33,4 +33,6 @@ class CredentialInTextFile(Rule):
         Invalid("BINANCE_API_KEY={KEY}\nBINANCE_API_SECRET={SECRET}\n", 1, path=".env"),
         Invalid("binance:\n  key: {HEX}\n", 2, path="config.yaml"),
         Invalid("const client = new Spot('{KEY}', secret)\n", 1, path="bot.js"),
+        # a map from each API key to its secret: the key is no name to print
+        Invalid("binance_accounts:\n  {KEY}: {SECRET}\n", 2, path="accounts.yaml"),
     )

@@ -40,6 +40,12 @@ class InsecureEndpoint(Rule):
                 fixed='def url(s: str) -> str:\n    return f"wss://fstream.binance.com/ws/{s}@markPrice"\n'),
         Invalid("stream_url = \"{WS}://stream.binance.com:9443/ws\"\n", 1, path="settings.toml",
                 fixed="stream_url = \"wss://stream.binance.com:9443/ws\"\n"),
+        # python-binance's style: the TLD is a template slot
+        Invalid('class Client:\n    API_URL = "{HTTP}://api.binance.{}/api"\n', 2,
+                fixed='class Client:\n    API_URL = "https://api.binance.{}/api"\n'),
+        # comments are copied into code
+        Invalid("# try it: {HTTP}://testnet.binanceops.com/eapi/v1/time\nimport requests\n", 1,
+                fixed="# try it: https://testnet.binanceops.com/eapi/v1/time\nimport requests\n"),
     )
 
     def check(self, ctx: Context) -> Iterable[Hit]:
