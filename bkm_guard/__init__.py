@@ -26,6 +26,7 @@ from bkm_guard.errors import (
     KeyExistsError,
     KeyExpiredError,
     KeyNotFoundError,
+    KeyPendingError,
     PassphraseError,
     PermissionViolationError,
     PolicyViolationError,
@@ -38,6 +39,8 @@ __version__ = "0.1.0"
 # name -> module that defines it, imported on first attribute access (PEP 562)
 _LAZY: dict[str, str] = {
     "load": "bkm_guard.runtime.guard",
+    "watch": "bkm_guard.runtime.rotation",
+    "KeyHandle": "bkm_guard.runtime.rotation",
     "KeyStore": "bkm_guard.runtime.store",
     "Credentials": "bkm_guard.runtime.store",
     "Policy": "bkm_guard.runtime.policy",
@@ -50,6 +53,7 @@ if TYPE_CHECKING:
     from bkm_guard.runtime import redact
     from bkm_guard.runtime.guard import load
     from bkm_guard.runtime.policy import Policy
+    from bkm_guard.runtime.rotation import KeyHandle, watch
     from bkm_guard.runtime.store import Credentials, KeyStore
 
 __all__ = [
@@ -69,7 +73,9 @@ __all__ = [
     "InvalidKeyNameError",
     "KeyExistsError",
     "KeyExpiredError",
+    "KeyHandle",
     "KeyNotFoundError",
+    "KeyPendingError",
     "KeyStore",
     "PassphraseError",
     "PermissionViolationError",
@@ -81,6 +87,7 @@ __all__ = [
     "load",
     "redact",
     "testing",
+    "watch",
 ]
 
 

@@ -22,6 +22,10 @@ class KeyNotFoundError(StoreError):
     """No key of that name is in the store."""
 
 
+class KeyPendingError(StoreError):
+    """A generated key waits for its API key from Binance (`bkm-guard keys attach NAME`)."""
+
+
 class KeyExistsError(StoreError):
     """A key of that name, or the same API key under another name, is already stored."""
 

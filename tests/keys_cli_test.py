@@ -194,7 +194,8 @@ def test_audit_exit_code(run: Run, home: Path) -> None:
     assert code == 1
     assert "rotation-overdue: old: rotation overdue by 10 day(s)" in out
     issues = json.loads(run("audit", "--format", "json")[1])
-    assert {i["kind"] for i in issues} == {"rotation-overdue", "unused"}
+    # never checked live in its 100 days: the review flags that too
+    assert {i["kind"] for i in issues} == {"rotation-overdue", "unused", "stale-check"}
     assert "OVERDUE 10d" in run("list")[1]
 
 

@@ -16,8 +16,8 @@ from bkm_guard.static.rules import ALL_RULES
 from bkm_guard.testing.keys import new_api_key
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent.parent / "shared" / "corpus" / "cases"
-CORPUS2 = ROOT.parent.parent / "shared" / "corpus2" / "cases"  # UTF-16, Secrets, templates, comments
+CORPUS = ROOT.parent / "shared" / "corpus" / "cases"
+CORPUS2 = ROOT.parent / "shared" / "corpus2" / "cases"  # UTF-16, Secrets, templates, comments
 KEY = new_api_key()
 DIGEST = hashlib.sha256(b"a transaction").hexdigest()
 INVALID = [(rule.CODE, case) for rule in ALL_RULES.values() for case in rule.INVALID]

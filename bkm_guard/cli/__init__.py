@@ -9,7 +9,9 @@ from collections.abc import Sequence
 # command -> (module with `main(argv) -> int`, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "scan": ("bkm_guard.cli.scan", "find hardcoded Binance credentials and insecure endpoints"),
-    "keys": ("bkm_guard.cli.keys", "manage the encrypted key store (init, add, list, rotate, ...)"),
+    "keys": ("bkm_guard.cli.keys",
+             "manage the encrypted key store (init, add, generate, attach, list, rotate, ...)"),
+    "run": ("bkm_guard.cli.run", "check a key, then run a bot with it in its environment"),
     "rule": ("bkm_guard.cli.rule", "explain a rule code, with examples"),
 }
 

@@ -1,4 +1,4 @@
-"""`bkm-guard keys init|add|list|show|rotate|remove|passwd|audit|check`: the key store CLI.
+"""`bkm-guard keys init|add|generate|attach|pending|list|show|rotate|remove|passwd|audit|check`.
 
 Secrets come from hidden prompts or standard input, never from the command line; output
 shows masked keys and fingerprints only. Exit codes: 0 done, 1 `audit` found something that
@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bkm_guard.cli.safety import SafeArgumentParser, scrub
 from bkm_guard.errors import ConfigError, GuardError, InvalidKeyMaterialError
@@ -28,6 +28,9 @@ from bkm_guard.runtime.store.passphrase import (
     NEW_PASSPHRASE_FILE_ENV,
     EnvironmentPassphrase,
 )
+
+if TYPE_CHECKING:
+    from bkm_guard.runtime.keygen import PendingKey
 
 StoreFactory = Callable[[Path | None], KeyStore]
 PROG = "bkm-guard keys"
@@ -67,12 +70,18 @@ def _parser() -> argparse.ArgumentParser:
                           ("audit", "report what needs action; exit 1 if anything does")):
         p = sub.add_parser(command, parents=[common], help=text)
         p.add_argument("--format", choices=("text", "json"), default="text")
+        if command == "audit":
+            p.add_argument("--unused-days", type=int, default=30, metavar="N",
+                           help="flag keys not loaded or run for N days (default 30)")
+            p.add_argument("--check-days", type=int, default=30, metavar="N",
+                           help="flag keys whose last live check is N days old (default 30)")
     show = sub.add_parser("show", parents=[common], help="the metadata of one key")
     show.add_argument("name")
     show.add_argument("--format", choices=("text", "json"), default="text")
     rotate = sub.add_parser("rotate", parents=[common], help="replace a key's material")
     rotate.add_argument("name")
     material(rotate)
+    _generate_parsers(sub, common)
     remove = sub.add_parser("remove", parents=[common], help="delete a key from the store")
     remove.add_argument("name")
     sub.add_parser("passwd", parents=[common, weak],
@@ -243,6 +252,103 @@ def _cmd_rotate(store: KeyStore, args: argparse.Namespace, stdin: TextIO) -> int
           "still works is a leaked key waiting to happen.")
     print(f"Bots using {meta.name} get the new key at their next start. Next rotation by "
           f"{meta.rotation_due_at.date().isoformat()}.")
+    _print_old_key_users(store, meta.name, old.fingerprint)
+    return 0
+
+
+def _print_old_key_users(store: KeyStore, name: str, old_fingerprint: str) -> None:
+    from bkm_guard.runtime.rotation import bots_using
+
+    bots = bots_using(store, name, old_fingerprint)
+    if not bots:
+        print(f"No running bot on this host uses the old key ({old_fingerprint}) by the audit "
+              "log: revoke it on Binance now.")
+        return
+    print(f"{len(bots)} running bot(s) on this host still use the old key ({old_fingerprint}); "
+          "restart them (a bkm_guard.watch() handle switches by itself once the new key passes "
+          "its live check) BEFORE you revoke the old key on Binance:")
+    for bot in bots:
+        print(f"  {bot.describe()}")
+
+
+def _generate_parsers(sub: argparse._SubParsersAction[SafeArgumentParser],
+                      common: SafeArgumentParser) -> None:
+    from bkm_guard.runtime.keygen import GENERATED_TYPES
+
+    gen = sub.add_parser("generate", parents=[common],
+                         help="make an Ed25519/RSA key pair here; Binance gets the public key")
+    gen.add_argument("name")
+    gen.add_argument("--purpose", choices=PURPOSES,
+                     help="what the key is for (required for a new name; a rotation keeps it)")
+    gen.add_argument("--policy", metavar="TOML", type=Path, help="a custom policy file")
+    gen.add_argument("--type", dest="spec", choices=GENERATED_TYPES, default="ed25519",
+                     help="key type (default ed25519, Binance's recommendation)")
+    pending = sub.add_parser("pending", parents=[common],
+                             help="show a generated key's public key again")
+    pending.add_argument("name")
+    attach = sub.add_parser("attach", parents=[common],
+                            help="give a generated key the API key Binance shows for it")
+    attach.add_argument("name")
+    attach.add_argument("--from-stdin", action="store_true",
+                        help="read the API key from the first line of stdin (else a hidden prompt)")
+
+
+def _print_pending(pending: PendingKey) -> None:
+    from bkm_guard.runtime.keygen import WHERE_TO_PASTE
+
+    print(f"Public key of {pending.name} ({pending.spec}, {pending.public_fingerprint}):")
+    print()
+    print(pending.public_key_pem.rstrip("\n"))
+    print()
+    print(f"Paste it on Binance: {WHERE_TO_PASTE}.")
+    print(f"On Binance, this key's settings should be ({pending.purpose}):")
+    print("\n".join(_policy_lines(pending.policy)))
+    print(f"Then give bkm-guard the API key Binance shows: bkm-guard keys attach {pending.name}")
+
+
+def _cmd_generate(store: KeyStore, args: argparse.Namespace) -> int:
+    from bkm_guard.runtime import keygen
+
+    policy = _load_policy(args.policy, args.purpose) if args.policy else None
+    pending = keygen.generate(store, args.name, spec=args.spec, purpose=args.purpose,
+                              policy=policy)
+    what = "a new key pair for the rotation of" if pending.rotates else "a new key"
+    print(f"Generated {what} {pending.name}: {pending.spec}, {pending.purpose}. The private key is "
+          f"in the encrypted store only ({pending.path}); it never leaves this machine.")
+    _print_pending(pending)
+    return 0
+
+
+def _cmd_pending(store: KeyStore, args: argparse.Namespace) -> int:
+    from bkm_guard.runtime import keygen
+
+    _print_pending(keygen.read_pending(store, args.name))
+    return 0
+
+
+def _cmd_attach(store: KeyStore, args: argparse.Namespace, stdin: TextIO) -> int:
+    from bkm_guard.runtime import keygen
+
+    keygen.read_pending(store, args.name)  # a clear error before any prompt
+    if args.from_stdin:
+        lines = [line.strip() for line in stdin.read().splitlines() if line.strip()]
+        if not lines:
+            raise InvalidKeyMaterialError("standard input is empty: give the API key on line 1")
+        api_key = lines[0]
+    else:
+        if not (sys.stdin.isatty() or os.path.exists("/dev/tty")):
+            raise InvalidKeyMaterialError("no terminal to ask on: use --from-stdin")
+        api_key = _hidden("API key Binance shows: ")
+    old = store.metadata(args.name) if store.key_path(args.name).exists() else None
+    meta, _ = keygen.attach(store, args.name, api_key)
+    print(f"Attached {meta.name}: {meta.purpose}, {meta.key_type}, key {meta.masked_api_key}, "
+          f"fingerprint {meta.fingerprint}.")
+    if old is not None:
+        print(f"This rotated {meta.name}: the old key {old.masked_api_key} ({old.fingerprint}) "
+              "is kept in its history.")
+        _print_old_key_users(store, meta.name, old.fingerprint)
+    print(f"Rotate it by {meta.rotation_due_at.date().isoformat()}. "
+          f"Check it live: bkm-guard keys check {meta.name}")
     return 0
 
 
@@ -274,6 +380,10 @@ def _cmd_list(store: KeyStore, args: argparse.Namespace) -> int:
                          _ago(used[meta.name].time if meta.name in used else None, now),
                          f"{_ago(check.time, now)} {check.outcome}" if check else "never"])
         print(_table(rows))
+    from bkm_guard.runtime import keygen
+
+    for name in keygen.pending_names(store):
+        print(f"{name}: generated key waiting for its API key: `bkm-guard keys attach {name}`")
     damaged = sorted(set(store.names()) - {m.name for m in metas})
     for name in damaged:
         print(f"{PROG}: warning: {name}: unreadable key file (see `bkm-guard keys audit`)",
@@ -311,6 +421,17 @@ def _cmd_show(store: KeyStore, args: argparse.Namespace) -> int:
 
 
 def _cmd_remove(store: KeyStore, args: argparse.Namespace) -> int:
+    from bkm_guard.runtime import keygen
+
+    if keygen.pending_path(store, args.name).exists():
+        # one thing at a time: a pending rotation goes, the working key stays
+        pending = keygen.remove_pending(store, args.name)
+        print(f"Removed the generated {pending.spec} key {args.name} that waited for its API key "
+              f"(public key {pending.public_fingerprint}).")
+        if store.key_path(args.name).exists():
+            print(f"The key {args.name} itself stays: `bkm-guard keys remove {args.name}` again "
+                  "deletes it.")
+        return 0
     meta = store.remove(args.name)
     shown = f" (key {meta.masked_api_key}, {meta.fingerprint})" if meta else ""
     print(f"Removed {args.name}{shown} from the store.")
@@ -338,7 +459,11 @@ def _cmd_passwd(store: KeyStore, args: argparse.Namespace) -> int:
 
 
 def _cmd_audit(store: KeyStore, args: argparse.Namespace) -> int:
-    issues = store.audit()
+    from bkm_guard.runtime.review import review
+
+    if args.unused_days < 1 or args.check_days < 1:
+        raise ConfigError("--unused-days and --check-days must be 1 or more")
+    issues = review(store, unused_days=args.unused_days, check_days=args.check_days)
     if args.format == "json":
         print(json.dumps([{"kind": i.kind, "name": i.name, "message": i.message}
                           for i in issues], indent=2))
@@ -372,6 +497,8 @@ def main(argv: Sequence[str] | None = None, *, store_factory: StoreFactory | Non
         "init": _cmd_init, "list": _cmd_list, "show": _cmd_show, "remove": _cmd_remove,
         "passwd": _cmd_passwd, "audit": _cmd_audit,
         "add": lambda s, a: _cmd_add(s, a, stdin or sys.stdin),
+        "generate": _cmd_generate, "pending": _cmd_pending,
+        "attach": lambda s, a: _cmd_attach(s, a, stdin or sys.stdin),
         "rotate": lambda s, a: _cmd_rotate(s, a, stdin or sys.stdin),
     }
     try:

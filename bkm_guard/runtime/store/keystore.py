@@ -58,6 +58,8 @@ from bkm_guard.runtime.store.paths import (
     default_store_dir,
     key_file_name,
     name_of_key_file,
+    name_of_pending_file,
+    pending_file_name,
     validate_name,
 )
 from bkm_guard.runtime.store.permissions import (
@@ -177,6 +179,13 @@ class KeyStore:
                 f"key store {self.path} is busy: another bkm-guard process holds "
                 f"{self.path / WRITE_LOCK}; try again when it is done") from None
 
+    def _not_found(self, name: str) -> StoreError:
+        if (self.path / pending_file_name(name)).exists():  # generated, not attached yet
+            from bkm_guard.runtime.keygen import pending_error
+
+            return pending_error(name)
+        return KeyNotFoundError(f"no key {name!r} in {self.path}: see `bkm-guard keys list`")
+
     def _damaged(self, name: str, path: Path) -> DecryptionError:
         return DecryptionError(
             f"cannot open key {name!r} ({path}): wrong passphrase, or the file was changed or "
@@ -187,8 +196,7 @@ class KeyStore:
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            raise KeyNotFoundError(
-                f"no key {name!r} in {self.path}: see `bkm-guard keys list`") from None
+            raise self._not_found(name) from None
         try:
             keyfile = fileformat.parse(data)
             meta = KeyMetadata.from_header(keyfile.header, path, keyfile.version)
@@ -404,8 +412,7 @@ class KeyStore:
         for item in names:
             path = self.key_path(item)
             if name is not None and not path.exists():
-                raise KeyNotFoundError(
-                    f"no key {item!r} in {self.path}: see `bkm-guard keys list`")
+                raise self._not_found(item)
             check_file(path)
 
     def get(self, name: str) -> Credentials:
@@ -561,6 +568,10 @@ class KeyStore:
         new_passphrase = check_new_passphrase(new_passphrase, allow_weak=allow_weak_passphrase)
         self._require_store()
         with self._audited("passwd", None), self._locked():
+            pending = sorted(n for n in map(name_of_pending_file, os.listdir(self.path)) if n)
+            if pending:  # their private keys are under the current passphrase too
+                raise StoreError(f"generated keys wait for `bkm-guard keys attach`: "
+                                 f"{', '.join(pending)}; attach or remove them first")
             journal = self._read_journal()
             check_file_, check_id = self._store_check_header()
             if journal is None:
@@ -675,6 +686,8 @@ class KeyStore:
             path = self.path / entry
             name = name_of_key_file(entry)
             if name is None:
+                if name_of_pending_file(entry) is not None:
+                    continue  # a generated key waiting for `keys attach`: `keys audit` says so
                 if entry in KNOWN_FILES or entry.startswith(TEMP_PREFIX):
                     if entry in (AUDIT_LOG, STORE_CHECK):
                         try:

@@ -13,6 +13,8 @@ from bkm_guard.masking import looks_like_credential, mask
 #: Environment variable naming the store directory; else the platform's user config dir.
 HOME_ENV: Final = "BKM_GUARD_HOME"
 KEY_SUFFIX: Final = ".bkm"
+#: A key pair made by `keys generate` whose API key Binance has not given yet (`keys attach`).
+PENDING_SUFFIX: Final = ".pending"
 AUDIT_LOG: Final = "audit.log"
 #: Encrypted with the store's passphrase: lets `add` refuse a mistyped passphrase.
 STORE_CHECK: Final = ".store"
@@ -54,6 +56,18 @@ def validate_name(name: str) -> str:
 
 def key_file_name(name: str) -> str:
     return validate_name(name) + KEY_SUFFIX
+
+
+def pending_file_name(name: str) -> str:
+    return validate_name(name) + PENDING_SUFFIX
+
+
+def name_of_pending_file(file_name: str) -> str | None:
+    """The key name of a pending entry's file, or None if it is none."""
+    if not file_name.endswith(PENDING_SUFFIX):
+        return None
+    stem = file_name[: -len(PENDING_SUFFIX)]
+    return stem if NAME_RE.fullmatch(stem) else None
 
 
 def name_of_key_file(file_name: str) -> str | None:
