@@ -211,7 +211,9 @@ _NOT_SECRET_VALUE_PARTS: Final = frozenset({
 
 
 def is_file_name(name: str) -> bool:
-    return "/" in name.strip("'\"") or _FILE_NAME_RE.search(name.strip("'\"")) is not None
+    """`0024_api_key_verification.sql`, `keys/api_key.txt`; not `secret/binance/api_key` (a
+    Vault path names the credential itself)."""
+    return _FILE_NAME_RE.search(name.strip("'\"")) is not None
 
 
 def names_non_secret(name: str) -> bool:
@@ -224,7 +226,10 @@ def names_non_secret(name: str) -> bool:
 
 def role_of_name(name: str) -> Role | None:
     """Which credential a value stored under this name is, or None when the name says neither
-    (or says it is a hash, an id, a URL, a file, an environment variable's name ...)."""
+    (or says it is a hash, an id, a URL, a file, an environment variable's name ...).
+    Of a path (`secret/binance/api_key`), the last part decides."""
+    if "/" in name and not is_file_name(name):
+        name = name.rstrip("/").rsplit("/", 1)[-1]
     parts = name_parts(name)
     if not parts or any(part in _NOT_CREDENTIAL_PARTS for part in parts) or is_file_name(name):
         return None

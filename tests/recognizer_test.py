@@ -426,6 +426,9 @@ def test_checksums_keyed_by_file_names_are_not_keys() -> None:
     text = "\n".join(f'  "{name}": "{make_hex()}",' for name in
                      ("0024_api_key_verification.sql", "0031_secret_rotation.sql", "keys/api_key.txt"))
     assert rz.find_credentials("# binance bot migrations\n{\n" + text + "\n}") == []
+    # a path that is not a file name still names a credential
+    vault = f"secret/binance/api_key: {make_key()}\n"
+    assert [m.kind for m in rz.find_credentials(vault)] == [rz.Kind.API_KEY]
 
 
 def test_hex_needs_binance_context() -> None:
