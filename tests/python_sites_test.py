@@ -103,3 +103,16 @@ def test_a_comment_url_is_fixed_like_a_string() -> None:
               f"  (and {WS}stream.binance.com:9443)\nx = 1\n")
     result = fix("bot.py", source.encode())
     assert result.data == source.replace(HTTP, "https://").replace(WS, "wss://").encode()
+
+
+def test_insecure_scheme_with_a_host_from_a_constant(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    filler = "".join(f"# note {i}: nothing about the exchange here\n" for i in range(20))
+    source = (
+        'import requests\nHOST = "api.binance.com"\nSTREAM = "stream.binance.com:9443"\n' + filler
+        + 'def get(path):\n    return requests.get(f"HTTP:{HOST}/api/v3/" + path, timeout=10)\n'
+        + 'WS_URL = "WS:" + STREAM + "/ws"\n'
+        + 'LOCAL = "HTTP:" + "localhost:8080"\n'
+    ).replace("HTTP:", HTTP).replace("WS:", WS)
+    assert scan(tmp_path, capsys, "bot.py", source) == [(25, "BKM101"), (26, "BKM101")]

@@ -12,7 +12,8 @@ transcoded to UTF-8 first. What each one looks for:
   (`"Gwwo…" + "x8eA…"`, `("Gwwo…"\\n "x8eA…")`), or a Kubernetes Secret (its values are base64);
 * private-key (BKM003): a PEM `PRIVATE KEY` marker;
 * insecure-url (BKM101): `http://` or `ws://` (maybe split: `"http" + "://…"`) followed closely by
-  the word binance;
+  the word binance, or by a run-time host (`f"http://{HOST}"`, `"ws://" + HOST`) in a file that
+  names Binance;
 * tls-off (BKM102): `verify=False`, `"verify": False`, `x.verify = False`, `CERT_NONE`;
 * output (BKM201): a credential-ish name as code (not words of a message) inside a print(), a
   logger call or a `raise`, or a name assigned from an environment lookup of one shown there.
@@ -176,8 +177,13 @@ def insecure_url(d: Data) -> bool:
     at = lowered.find(b"://")
     while at >= 0:
         head = lowered[max(0, at - 12) : at].rstrip(b"\"' \t+")
-        if head.endswith((b"http", b"ws")) and b"binance" in lowered[at : at + 300]:
-            return True
+        if head.endswith((b"http", b"ws")):
+            if b"binance" in lowered[at : at + 300]:
+                return True
+            # the host is a run-time part (`f"http://{HOST}"`, `"ws://" + HOST`): a constant of
+            # this Binance file may hold it
+            if lowered[at + 3 : at + 4] in (b"{", b"\"", b"'"):
+                return True
         at = lowered.find(b"://", at + 3)
     return False
 
