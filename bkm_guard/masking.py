@@ -44,3 +44,40 @@ def looks_like_credential(text: str) -> bool:
 def scrub(text: str) -> str:
     """`text` with every credential-shaped run masked."""
     return _CREDENTIAL_SHAPE.sub(lambda m: mask(m.group(0)), text)
+
+
+# A name quoted in a message ("... in `NAME`") is text from the scanned file: a YAML map from
+# key to secret, `VAR=<key>:<secret>` or `{"<key>": "<secret>"}` make the key itself the name.
+_ALNUM_RUN_RE = re.compile(r"[A-Za-z0-9]{16,}")
+_WORD_RE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
+
+
+def _is_wordy(run: str) -> bool:
+    """`BINANCE`, `binanceApiSecretKey`, `apiKeyForProduction2`: words, not random characters.
+
+    A random base62 or hex run breaks into many one- and two-character chunks (`xhL6HzXd` is
+    x, hL, 6, Hz, Xd), a name into a few words of four characters or more on average."""
+    words = _WORD_RE.findall(run)
+    digits = sum(char.isdigit() for char in run)
+    return digits <= 4 and len(words) * 4 <= len(run)
+
+
+def could_be_credential(text: str) -> bool:
+    """Does this text hold a run of 16+ letters and digits that is not made of words?"""
+    return any(not _is_wordy(run.group()) for run in _ALNUM_RUN_RE.finditer(text))
+
+
+def shown_name(name: str) -> str:
+    """The name as a message may quote it: itself when it cannot be a credential, else masked."""
+    return mask(name) if could_be_credential(name) or looks_like_credential(name) else name
+
+
+def scrub_message(message: str) -> str:
+    """A finding's message with every run that could be a credential replaced by its masked
+    form (stricter than `scrub`: 16 characters that are not words are enough): the last line of
+    defence, so that no report format ever prints a piece of a key whatever a rule wrote."""
+    message = scrub(message)
+    if not _ALNUM_RUN_RE.search(message):
+        return message
+    return _ALNUM_RUN_RE.sub(lambda run: run.group() if _is_wordy(run.group()) else mask(run.group()),
+                             message)

@@ -195,11 +195,43 @@ def name_parts(name: str) -> list[str]:
     return [part.lower() for part in _NAME_SPLIT_RE.split(name.strip().strip("'\"")) if part]
 
 
+# A file name (`0024_api_key_verification.sql`, `keys/api_key.txt`) labels a checksum or a path,
+# never a credential, even with "key" in it.
+_FILE_NAME_RE: Final = re.compile(
+    r"(?i)(?:^|[/\\])[\w.\-]*\.(?:sql|py|pyc|json|ya?ml|toml|txt|md|rst|csv|tsv|sh|bash|js|mjs|ts|"
+    r"go|rs|java|rb|php|c|h|cpp|html?|css|xml|lock|cfg|ini|conf|log|zip|gz|tgz|tar|whl|bin|exe|so|"
+    r"dll|jar|png|jpe?g|gif|svg|pdf|ipynb|dat|db|sqlite3?)$"
+)
+# Names under which a 64-character value is Binance's own non-secret token or a digest: a
+# user-data-stream listenKey (`{"listenKey": …}`, `listen_key=`, `?listenKey=`), a signature.
+_NOT_SECRET_VALUE_PARTS: Final = frozenset({
+    "listen", "listenkey", "hash", "hashes", "checksum", "checksums", "sha", "sha1", "sha256",
+    "sha384", "sha512", "md5", "digest", "signature", "sig", "nonce", "salt", "integrity",
+})
+
+
+def is_file_name(name: str) -> bool:
+    """`0024_api_key_verification.sql`, `keys/api_key.txt`; not `secret/binance/api_key` (a
+    Vault path names the credential itself)."""
+    return _FILE_NAME_RE.search(name.strip("'\"")) is not None
+
+
+def names_non_secret(name: str) -> bool:
+    """Does the name say its 64-character value is not a credential (a listenKey, a digest)?"""
+    if is_file_name(name):
+        return True
+    parts = name_parts(name)
+    return any(part in _NOT_SECRET_VALUE_PARTS for part in parts) or "listenkey" in "".join(parts)
+
+
 def role_of_name(name: str) -> Role | None:
     """Which credential a value stored under this name is, or None when the name says neither
-    (or says it is a hash, an id, a URL, an environment variable's name ...)."""
+    (or says it is a hash, an id, a URL, a file, an environment variable's name ...).
+    Of a path (`secret/binance/api_key`), the last part decides."""
+    if "/" in name and not is_file_name(name):
+        name = name.rstrip("/").rsplit("/", 1)[-1]
     parts = name_parts(name)
-    if not parts or any(part in _NOT_CREDENTIAL_PARTS for part in parts):
+    if not parts or any(part in _NOT_CREDENTIAL_PARTS for part in parts) or is_file_name(name):
         return None
     joined = "".join(parts)
     if any(part in _SECRET_PARTS for part in parts) or "secret" in joined:
@@ -271,12 +303,33 @@ _RUN_RE: Final = re.compile(r"(?:(?<=\\[nrt])|(?<![A-Za-z0-9]))[A-Za-z0-9]{64}(?
 _BEFORE_FORBIDDEN: Final = frozenset("+/_-.?")
 _AFTER_FORBIDDEN: Final = frozenset("+/=_-")
 _NAME_BEFORE_VALUE_RE: Final = re.compile(
-    r"""([A-Za-z_][\w.\-]*)["']?\]?\s*(?::=|=>|==|[:=])\s*>?\s*["'`]?\s*$"""
+    r"""(?<![\w.\-/])([A-Za-z0-9_][\w.\-/]*)["']?\]?\s*(?::=|=>|==|[:=])\s*>?\s*["'`]?\s*$"""
 )
 _BLOB_LINE_RE: Final = re.compile(r"""[\s"'`(,.]*([A-Za-z0-9+/_\-]{40,}={0,2})[\s"'`),;.\\n]*""")
 _CONTEXT_WORDS_RE: Final = re.compile(
     r"(?i)binance|ccxt|x-mbx-apikey|api[_-]?key|api[_-]?secret|secret[_-]?key|umfutures|cmfutures"
 )
+# What makes a text Binance's: the name, its client libraries, its key header. Generic words
+# such as api_key do not: Ethereum tooling and crypto libraries use them too.
+_BINANCE_CONTEXT_RE: Final = re.compile(r"(?i)binance|ccxt|x-mbx-apikey|umfutures|cmfutures|coinmfutures")
+
+
+# Parts of a key name that say "an exchange API key" rather than any key (an Ethereum account's
+# `key`, `private_key`, `TEST_KEY`): `TEST_FUTURES_API_KEY`, `apiSecret`, `BINANCE_KEY`.
+_API_NAME_PARTS: Final = frozenset({"api", "apikey", "apisecret", "binance", "binancekey", "bnb", "futures",
+                                    "testnet", "mbx", "mbxapikey", "umfutures", "cmfutures", "spot"})
+
+
+def names_api_key(name: str) -> bool:
+    """Does the name say its value is an exchange API credential (`api_key`, `FUTURES_SECRET`)?
+    Enough for 64 hex digits to be a (futures testnet) key even in a text that never names Binance."""
+    return any(part in _API_NAME_PARTS for part in name_parts(name))
+
+
+def binance_context(text: str) -> bool:
+    """Does the text name Binance, a Binance client library or Binance's API key header?
+    64 hex digits and inline PEM keys count as Binance credentials only in such a text."""
+    return _BINANCE_CONTEXT_RE.search(text) is not None
 
 
 class _Lines:
@@ -336,21 +389,62 @@ def name_before(line_prefix: str) -> str | None:
     return match.group(1) if match else None
 
 
+# A key and its secret written as a pair: `<key>: <secret>` (a YAML or Python map from key to
+# secret), `VAR=<key>:<secret>`, `wss://<key>:<secret>@host`, `curl -u <key>:<secret>`, INI
+# `<key> = <secret>`. The first is the key, the second the secret.
+_PAIR_SEPARATOR: Final = r"""["']?[ \t]*[:=][ \t]*["']?"""
+_PAIR_BEFORE_RE: Final = re.compile(r"(?<![A-Za-z0-9])([A-Za-z0-9]{64})" + _PAIR_SEPARATOR + r"$")
+_PAIR_AFTER_RE: Final = re.compile(_PAIR_SEPARATOR + r"([A-Za-z0-9]{64})(?![A-Za-z0-9])")
+
+
+def _role_in_pair(text: str, prefix: str, end: int) -> Role | None:
+    before = _PAIR_BEFORE_RE.search(prefix[-80:])
+    if before is not None and classify_value(before.group(1)) is Shape.KEY:
+        return Role.SECRET
+    after = _PAIR_AFTER_RE.match(text, end, end + 80)
+    if after is not None and classify_value(after.group(1)) is Shape.KEY:
+        return Role.KEY
+    return None
+
+
+# A value cut by backslash-newline continuations inside a string (Python, shell, JavaScript):
+# `API_SECRET = "Lt2Q…\` then `…JkO3"` on the next line.
+_CONTINUED_RE: Final = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]+(?:\\\r?\n[A-Za-z0-9]+)+(?![A-Za-z0-9])")
+_CONTINUATION_RE: Final = re.compile(r"\\\r?\n")
+
+
+def _runs(text: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, value) of every 64-character candidate, whole or continued over lines."""
+    for run in _RUN_RE.finditer(text):
+        yield run.start(), run.end(), run.group()
+    if "\\\n" not in text and "\\\r\n" not in text:
+        return
+    for run in _CONTINUED_RE.finditer(text):
+        value = _CONTINUATION_RE.sub("", run.group())
+        if len(value) == KEY_LENGTH:
+            yield run.start(), run.end(), value
+
+
 def find_credentials(text: str, *, _lines: _Lines | None = None,
-                     _pem: list[_PemBlock] | None = None) -> list[Match]:
-    """HMAC API keys and secrets in any text."""
+                     _pem: list[_PemBlock] | None = None, hex_needs_context: bool = True) -> list[Match]:
+    """HMAC API keys and secrets in any text. 64 hex digits count only under a key or secret
+    name in a Binance text (`hex_needs_context=False`: under such a name anywhere, for redaction)."""
     lines = _lines or _Lines(text)
     pem_spans = [(b.start, b.end) for b in (_pem if _pem is not None else _pem_blocks(text))]
     binance_text: bool | None = None
+    binance_hex: bool | None = None
     matches: list[Match] = []
-    for run in _RUN_RE.finditer(text):
-        start, end = run.span()
+    for start, end, value in _runs(text):
         before = text[start - 1] if start else ""
-        if before in _BEFORE_FORBIDDEN or (end < len(text) and text[end] in _AFTER_FORBIDDEN):
+        # after `://` a 64-character run is a URL's user name (`wss://<key>:<secret>@host`): a
+        # host label is at most 63 characters, and a path segment (`/ws/<listenKey>`) has one `/`
+        userinfo = before == "/" and text.endswith("://", 0, start)
+        if before in _BEFORE_FORBIDDEN and not userinfo:
+            continue
+        if end < len(text) and text[end] in _AFTER_FORBIDDEN:
             continue
         if pem_spans and _in_spans(start, pem_spans):
             continue
-        value = run.group()
         shape = classify_value(value)
         if shape not in (Shape.KEY, Shape.HEX64):
             continue
@@ -358,11 +452,21 @@ def find_credentials(text: str, *, _lines: _Lines | None = None,
         line_start = lines.starts[line_index]
         prefix = text[line_start:start]
         name = name_before(prefix)
+        if name and names_non_secret(name):
+            continue  # a listenKey, a digest, a checksum keyed by a file name
         role = role_of_name(name) if name else None
         if role is None and "x-mbx-apikey" in prefix.lower():
             role = Role.KEY
-        if shape is Shape.HEX64 and role is None:
-            continue  # a digest, a signature, a checksum
+        if role is None and shape is Shape.KEY:
+            role = _role_in_pair(text, prefix, end)
+        if shape is Shape.HEX64:
+            if role is None:
+                continue  # a digest, a signature, a checksum
+            if hex_needs_context and not (name and names_api_key(name)):
+                if binance_hex is None:
+                    binance_hex = binance_context(text)
+                if not binance_hex:
+                    continue  # an Ethereum private key, a test vector
         if role is None and _in_base64_blob(lines, line_index):
             continue
         if role is not None:
@@ -377,18 +481,40 @@ def find_credentials(text: str, *, _lines: _Lines | None = None,
     return matches
 
 
+def _standalone(text: str, blocks: Sequence[_PemBlock]) -> bool:
+    """Is the text nothing but its PEM blocks (a key file: key.pem, id_ed25519)?"""
+    position = 0
+    for block in blocks:
+        if text[position : block.start].strip():
+            return False
+        position = block.end
+    return not text[position:].strip()
+
+
 def find_private_keys(text: str, *, _lines: _Lines | None = None,
-                      _pem: list[_PemBlock] | None = None) -> list[Match]:
-    """PEM private key blocks with a real body, reported where `-----BEGIN` stands."""
+                      _pem: list[_PemBlock] | None = None, binance_only: bool = True) -> list[Match]:
+    """PEM private key blocks with a real body, reported where `-----BEGIN` stands.
+
+    With `binance_only` (the scanner), only keys that can be Binance API keys: Ed25519 or RSA
+    by their DER (or of a hidden type), and, inline in a longer text, only in a Binance text:
+    a crypto library's test vectors are not leaks, a committed key file always is."""
     lines = _lines or _Lines(text)
     matches = []
-    for block in _pem if _pem is not None else _pem_blocks(text):
-        if block.is_private and block.body_chars >= _MIN_PEM_BODY:
-            line, column = lines.position(block.start)
-            value = text[block.start : block.end]
-            matches.append(Match(Kind.PRIVATE_KEY, block.start, block.end, line, column, "high",
-                                 mask(value), fingerprint(_ESCAPES_RE.sub("", "".join(value.split()))),
-                                 block.label))
+    blocks = _pem if _pem is not None else _pem_blocks(text)
+    candidates = [b for b in blocks if b.is_private and b.body_chars >= _MIN_PEM_BODY]
+    if binance_only and candidates and not binance_context(text) and not _standalone(text, blocks):
+        return []
+    for block in candidates:
+        value = text[block.start : block.end]
+        if binance_only:
+            from bkm_guard.pemkeys import can_be_binance_key
+
+            if not can_be_binance_key(block.label, value):
+                continue  # EC, DSA, X25519 ...: Binance takes Ed25519 and RSA keys only
+        line, column = lines.position(block.start)
+        matches.append(Match(Kind.PRIVATE_KEY, block.start, block.end, line, column, "high",
+                             mask(value), fingerprint(_ESCAPES_RE.sub("", "".join(value.split()))),
+                             block.label))
     return matches
 
 
@@ -409,13 +535,17 @@ def find_insecure_urls(text: str, *, _lines: _Lines | None = None) -> list[Match
     return matches
 
 
-def find_all(text: str) -> list[Match]:
-    """Every credential, private key and insecure Binance URL in a text, in text order."""
+def find_all(text: str, *, whole_file: bool = True) -> list[Match]:
+    """Every credential, private key and insecure Binance URL in a text, in text order.
+
+    `whole_file=False` is for a few lines cut out of a file (the detect-secrets plugin's view):
+    whether the file is Binance's cannot be told from them, so 64 hex under a key name and
+    every PEM private key count."""
     lines = _Lines(text)
     pem = _pem_blocks(text) if "-----BEGIN" in text else []
     found = [
-        *find_credentials(text, _lines=lines, _pem=pem),
-        *find_private_keys(text, _lines=lines, _pem=pem),
+        *find_credentials(text, _lines=lines, _pem=pem, hex_needs_context=whole_file),
+        *find_private_keys(text, _lines=lines, _pem=pem, binance_only=whole_file),
         *find_insecure_urls(text, _lines=lines),
     ]
     return sorted(found, key=lambda m: (m.start, m.kind.value))
@@ -435,17 +565,32 @@ _ALNUM_TABLE: Final = bytes(
     0x61 if (0x30 <= b <= 0x39 or 0x41 <= b <= 0x5A or 0x61 <= b <= 0x7A) else 0x20 for b in range(256)
 )
 _RUN_OF_64: Final = b"a" * KEY_LENGTH
+_KIND_SECRET_BYTES_RE: Final = re.compile(rb"""kind["']?[ \t]*:[ \t]*["']?Secret\b""")
+
+
+def may_hold_k8s_secret(data: bytes) -> bool:
+    """Could these bytes be a Kubernetes Secret manifest (`kind: Secret`, YAML or JSON)?"""
+    return b"Secret" in data and _KIND_SECRET_BYTES_RE.search(data) is not None
 
 
 def prefilter(data: bytes) -> bool:
     """Could these bytes hold any finding at all? Cheap enough to run on every file first.
 
-    True when there is a run of 64+ alphanumerics, a PEM private key marker, or an
-    `http://`/`ws://` next to the word binance. False means: no need to decode or parse.
+    True when there is a run of 64+ alphanumerics, a PEM private key marker, a Kubernetes
+    Secret, or an `http://`/`ws://` next to the word binance (host templates included).
+    False means: no need to decode or parse. UTF-16/32 text must be given as UTF-8
+    (bkm_guard.static.textdecode.as_utf8).
     """
     if b"PRIVATE KEY" in data:
+        return True
+    if may_hold_k8s_secret(data):  # a Kubernetes Secret: its values are base64
         return True
     lowered = data.lower()
     if b"binance" in lowered and (b"http://" in lowered or b"ws://" in lowered):
         return True
-    return _RUN_OF_64 in data.translate(_ALNUM_TABLE)
+    if _RUN_OF_64 in data.translate(_ALNUM_TABLE):
+        return True
+    if b"\\\n" in data:  # a key continued over lines by backslash-newline
+        joined = data.replace(b"\\\r\n", b"").replace(b"\\\n", b"")
+        return _RUN_OF_64 in joined.translate(_ALNUM_TABLE)
+    return False

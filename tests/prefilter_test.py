@@ -17,6 +17,7 @@ from bkm_guard.testing.keys import new_api_key
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "cases"
+CORPUS2 = ROOT.parent / "shared" / "corpus2" / "cases"  # UTF-16, Secrets, templates, comments
 KEY = new_api_key()
 DIGEST = hashlib.sha256(b"a transaction").hexdigest()
 INVALID = [(rule.CODE, case) for rule in ALL_RULES.values() for case in rule.INVALID]
@@ -75,14 +76,15 @@ def test_clean_bot_code_is_never_parsed(source: str) -> None:
     assert not codes_of(source)
 
 
-def _corpus_files() -> list[Path]:
-    return sorted(p for p in CORPUS.rglob("*") if p.is_file()) if CORPUS.is_dir() else []
+def _corpus_files() -> list[tuple[Path, Path]]:
+    return [(root, p) for root in (CORPUS, CORPUS2) if root.is_dir()
+            for p in sorted(root.rglob("*")) if p.is_file()]
 
 
 @pytest.mark.skipif(not _corpus_files(), reason="the shared corpus is not there")
 def test_every_corpus_finding_is_a_candidate() -> None:
-    for path in _corpus_files():
-        rel = path.relative_to(CORPUS).as_posix()
+    for root, path in _corpus_files():
+        rel = path.relative_to(root).as_posix()
         data = path.read_bytes()
         found = {f.code for f in analyze(rel, data).findings}
         python = file_kind(rel, data) == "python"

@@ -104,8 +104,15 @@ def test_role_of_name(name: str, role: rz.Role | None) -> None:
         (f'curl -H "X-MBX-APIKEY: {KEY}" https://api.binance.com', [rz.Kind.API_KEY]),
         (f"Client('{KEY}', '{SECRET}')", [rz.Kind.CREDENTIAL, rz.Kind.CREDENTIAL]),
         (f"UMFUTURES_KEY: \"{HEX}\"", [rz.Kind.API_KEY]),
-        (f'"key": "{HEX}"', [rz.Kind.API_KEY]),
+        (f'"binance": {{"key": "{HEX}"}}', [rz.Kind.API_KEY]),
+        (f"const apiSecret = '{HEX}'  // binance futures testnet", [rz.Kind.API_SECRET]),
+        # 64 hex under a key name in a text that is not Binance's: an Ethereum key, a test vector
+        (f'"key": "{HEX}"', []),
+        (f"const privateKey = '{HEX}'", []),
+        (f"TEST_KEY={HEX}", []),
+        # ... unless the name itself says an exchange API key (a futures testnet key in CI config)
         (f"const apiSecret = '{HEX}'", [rz.Kind.API_SECRET]),
+        (f"TEST_FUTURES_API_KEY: {HEX}", [rz.Kind.API_KEY]),
         # hex anywhere else is a digest, a signature or a checksum
         (f"{HEX}  grid_bot-1.4.2.tar.gz", []),
         (f'EXPECTED_SIGNATURE = "{HEX}"', []),
@@ -184,11 +191,14 @@ def _pems() -> list[tuple[str, str]]:
 def test_private_keys_every_form(label: str, pem: str) -> None:
     forms = {
         "file": pem,
-        "escaped": 'KEY = "' + pem.strip().replace("\n", "\\n") + '"',
-        "yaml": "key: |\n" + "".join("    " + line + "\n" for line in pem.splitlines()),
+        "escaped": '# binance\nKEY = "' + pem.strip().replace("\n", "\\n") + '"',
+        "yaml": "binance:\n  key: |\n" + "".join("    " + line + "\n" for line in pem.splitlines()),
     }
     for form, text in forms.items():
         matches = rz.find_all(text)
+        if label == "EC PRIVATE KEY":  # Binance takes Ed25519 and RSA keys only
+            assert matches == [], form
+            matches = rz.find_private_keys(text, binance_only=False)
         assert [m.kind for m in matches] == [rz.Kind.PRIVATE_KEY], form
         assert matches[0].label == label
         assert text[matches[0].start :].startswith("-----BEGIN")
@@ -377,3 +387,121 @@ def test_arbitrary_text_never_raises(text: str) -> None:
         assert match.line >= 1
         assert match.column >= 1
     rz.prefilter(text.encode("utf-8", "surrogatepass"))
+
+
+# --- issue 14: hosts, Binance's own tokens, Binance context, key types ----------------------
+
+@pytest.mark.parametrize(
+    ("text", "hosts"),
+    [
+        (f'API_URL = "{HTTP}api.binance.{{}}/api"', [HTTP + "api.binance.{}"]),
+        (f'FSTREAM = "{WS}fstream.binance.{{}}/"', [WS + "fstream.binance.{}"]),
+        (f'url = f"{WS}fstream.binance.{{self.tld}}/ws"', [WS + "fstream.binance.{self.tld}"]),
+        (f'"{HTTP}api{{}}.binance.{{}}/sapi"', [HTTP + "api{}.binance.{}"]),
+        (f"see {HTTP}testnet.binanceops.com/ for options", [HTTP + "testnet.binanceops.com"]),
+        (f'OPTIONS = "{HTTP}testnet.binanceops.{{}}/eapi"', [HTTP + "testnet.binanceops.{}"]),
+        (f"{WS}testnetws.binanceops.com/ws", [WS + "testnetws.binanceops.com"]),
+        # a slot anywhere but the TLD, or a non-Binance name before it, is no Binance host
+        (f'"{HTTP}binance.{{}}.example.org/"', []),
+        (f'"{HTTP}api.example.{{}}/"', []),
+        (f'"{HTTP}{{}}/api"', []),
+    ],
+)
+def test_host_templates_and_binanceops(text: str, hosts: list[str]) -> None:
+    assert [m.label for m in rz.find_insecure_urls(text)] == hosts
+
+
+@pytest.mark.parametrize(
+    "template",
+    ['{{"listenKey": "{KEY}"}}', 'assert response.listen_key == "{KEY}"',
+     'keepalive(listen_key="{KEY}")', "wss://stream.binance.com:9443/ws/{KEY}",
+     "PUT /api/v3/userDataStream?listenKey={KEY}", "listenKey: {KEY}"],
+)
+def test_listen_keys_are_not_credentials(template: str) -> None:
+    text = "# binance user data stream\n" + template.format(KEY=make_key())
+    assert rz.find_credentials(text) == []
+
+
+def test_checksums_keyed_by_file_names_are_not_keys() -> None:
+    text = "\n".join(f'  "{name}": "{make_hex()}",' for name in
+                     ("0024_api_key_verification.sql", "0031_secret_rotation.sql", "keys/api_key.txt"))
+    assert rz.find_credentials("# binance bot migrations\n{\n" + text + "\n}") == []
+    # a path that is not a file name still names a credential
+    vault = f"secret/binance/api_key: {make_key()}\n"
+    assert [m.kind for m in rz.find_credentials(vault)] == [rz.Kind.API_KEY]
+
+
+def test_hex_needs_binance_context() -> None:
+    eth = f'DEV_ACCOUNTS = [{{"key": "{make_hex()}"}}]\nTEST_KEY = "{make_hex()}"\n'
+    assert rz.find_credentials(eth) == []
+    assert [m.kind for m in rz.find_credentials("from binance.um_futures import UMFutures\n" + eth)] == [
+        rz.Kind.API_KEY, rz.Kind.API_KEY]
+    # the redactor masks them anyway
+    assert len(rz.find_credentials(eth, hex_needs_context=False)) == 2
+
+
+def _other_pems() -> dict[str, str]:
+    from cryptography.hazmat.primitives import serialization as s
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, x25519
+
+    pkcs8, trad = s.PrivateFormat.PKCS8, s.PrivateFormat.TraditionalOpenSSL
+
+    def pem(key: object, fmt: s.PrivateFormat) -> str:
+        return key.private_bytes(s.Encoding.PEM, fmt, s.NoEncryption()).decode()  # type: ignore[attr-defined]
+
+    return {
+        "ec-sec1": pem(ec.generate_private_key(ec.SECP256K1()), trad),
+        "ec-pkcs8": pem(ec.generate_private_key(ec.SECP256R1()), pkcs8),
+        "dsa": pem(dsa.generate_private_key(2048), trad),
+        "x25519": pem(x25519.X25519PrivateKey.generate(), pkcs8),
+        "ed25519": pem(ed25519.Ed25519PrivateKey.generate(), pkcs8),
+    }
+
+
+def test_private_key_type_comes_from_the_der_not_the_armour() -> None:
+    from bkm_guard.pemkeys import key_type
+
+    pems = _other_pems()
+    assert key_type("EC PRIVATE KEY", pems["ec-sec1"]) == "ec"
+    assert key_type("PRIVATE KEY", pems["ec-pkcs8"]) == "ec"
+    assert key_type("PRIVATE KEY", pems["x25519"]) == "x25519"
+    assert key_type("PRIVATE KEY", make_ed25519_pem()) == "ed25519"
+    assert key_type("RSA PRIVATE KEY", make_rsa_pem(traditional=True)) == "rsa"
+    assert key_type("ENCRYPTED PRIVATE KEY", make_rsa_pem(password=b"pw")) == "unknown"  # hidden
+    # armour that lies: an EC key relabelled RSA is still EC, an Ed25519 one still Ed25519
+    relabelled_ec = pems["ec-pkcs8"].replace("PRIVATE KEY", "RSA PRIVATE KEY")
+    assert key_type("RSA PRIVATE KEY", relabelled_ec) == "ec"
+    relabelled_ed = pems["ed25519"].replace("PRIVATE KEY", "EC PRIVATE KEY")
+    assert key_type("EC PRIVATE KEY", relabelled_ed) == "ed25519"
+    context = "# binance signing key\n"
+    assert rz.find_private_keys(context + relabelled_ec) == []
+    assert len(rz.find_private_keys(context + relabelled_ed)) == 1
+
+
+@pytest.mark.parametrize("kind", ["ec-sec1", "ec-pkcs8", "dsa", "x25519"])
+def test_keys_binance_does_not_accept_are_not_reported(kind: str) -> None:
+    pem = _other_pems()[kind]
+    for text in (pem, f'# binance\nKEY = """{pem}"""\n'):
+        assert rz.find_private_keys(text) == []
+        assert len(rz.find_private_keys(text, binance_only=False)) == 1  # the redactor still masks
+
+
+def test_inline_pem_needs_binance_context_a_key_file_does_not() -> None:
+    pem = make_ed25519_pem()
+    vectors = f'def test_load():\n    key = load_pem_private_key(b"""{pem}""", None)\n'
+    assert rz.find_private_keys(vectors) == []
+    assert len(rz.find_private_keys("from binance.spot import Spot\n" + vectors)) == 1
+    assert len(rz.find_private_keys(pem)) == 1  # a committed id_ed25519 / key.pem
+    assert len(rz.find_private_keys("\n" + make_rsa_pem() + "\n\n")) == 1
+
+
+def test_prefilter_lets_the_new_candidates_through() -> None:
+    import codecs
+
+    assert rz.prefilter(b"kind: Secret\ndata:\n  K: QUJD\n")
+    assert rz.prefilter(f'API_URL = "{HTTP}api.binance.{{}}/api"'.encode())
+    from bkm_guard.static.textdecode import as_utf8
+
+    wide = codecs.BOM_UTF16_LE + f"BINANCE_API_KEY={make_key()}\n".encode("utf-16-le")
+    assert not rz.prefilter(wide)
+    assert rz.prefilter(as_utf8(wide))

@@ -229,6 +229,8 @@ def test_walk_finds_dotfiles_and_skips_default_excludes(
         ".venv/pyvenv.cfg",
         ".venv/lib/a.env",
         "build/out.env",
+        "dist/deploy.env",
+        "build/lib/bot/settings.env",
         "venv/__init__.env",
         "__pycache__/m.env",
         "myenv/pyvenv.cfg",
@@ -239,7 +241,9 @@ def test_walk_finds_dotfiles_and_skips_default_excludes(
     (tmp_path / "myenv" / "lib.env").write_text(f"API_KEY={key}\n")
     code, out, _ = run(capsys, str(tmp_path), "--format", "json")
     paths = {f["path"] for f in json.loads(out)["findings"]}
-    assert paths == {"deploy/id_key", ".env", "venv/__init__.env"}  # a venv is known by pyvenv.cfg
+    # a venv is known by pyvenv.cfg; build/ and dist/ hold the project's own files and are scanned
+    assert paths == {"deploy/id_key", ".env", "venv/__init__.env", "build/out.env", "dist/deploy.env",
+                     "build/lib/bot/settings.env"}
     assert code == 1
 
 

@@ -327,14 +327,15 @@ def _fix(run: _Run, settings: Settings, result: ScanResult, abspaths: dict[str, 
             )
             continue
         for warning in fixed.warnings:
-            print(f"bkm-guard: {printable(display)}: {warning}", file=sys.stderr)
+            print(f"bkm-guard: {printable(display)}: {printable(warning)}", file=sys.stderr)
         if fixed.data is None or fixed.data == data:
             continue
         changed.append(display)
         if run.args.diff:
             before = data.decode("utf-8", "replace").splitlines(keepends=True)
             after = fixed.data.decode("utf-8", "replace").splitlines(keepends=True)
-            for line in difflib.unified_diff(before, after, f"a/{display}", f"b/{display}"):
+            shown = printable(display)
+            for line in difflib.unified_diff(before, after, f"a/{shown}", f"b/{shown}"):
                 sys.stdout.write(_mask_line(line) if line[:1] in "+- " else line)
             continue
         _write_atomic(abspath, fixed.data)
@@ -416,7 +417,8 @@ def _emit(run: _Run, result: ScanResult, verified: ScanVerification | None = Non
     if args.quiet:
         return
     for notice in result.notices:
-        print(f"bkm-guard: {printable(notice.path)}: {notice.kind}: {notice.reason}", file=sys.stderr)
+        reason = printable(notice.reason)
+        print(f"bkm-guard: {printable(notice.path)}: {notice.kind}: {reason}", file=sys.stderr)
     if args.pre_commit:
         if any(r.finding.code in CREDENTIAL_CODES for r in result.reported):
             print(

@@ -94,7 +94,9 @@ def _mask_found(text: str) -> str:
         from bkm_guard.recognizer import find_credentials, find_private_keys
     except ImportError:  # pragma: no cover - the recognizer ships with the package
         return text
-    spans = [(m.start, m.end, m.masked) for m in (*find_credentials(text), *find_private_keys(text))]
+    # every key-shaped thing, Binance's or not: a log must show none
+    found = (*find_credentials(text, hex_needs_context=False), *find_private_keys(text, binance_only=False))
+    spans = [(m.start, m.end, m.masked) for m in found]
     for start, end, masked in sorted(spans, reverse=True):
         text = text[:start] + masked + text[end:]
     return text

@@ -52,7 +52,7 @@ class BinanceDetector(RegexBasedDetector):
             lines, target = [line], 0
         text = "\n".join(lines)
         found: set[PotentialSecret] = set()
-        for match in recognizer.find_all(text):
+        for match in recognizer.find_all(text, whole_file=False):
             if match.kind not in _SECRET_KINDS or match.line != target + 1:
                 continue
             # detect-secrets keeps its own (hashed) record of the value in the baseline
@@ -64,6 +64,6 @@ class BinanceDetector(RegexBasedDetector):
 
     def analyze_string(self, string: str) -> Generator[str, None, None]:
         """The secret values in one string (detect-secrets' audit and `scan --string`)."""
-        for match in recognizer.find_all(string):
+        for match in recognizer.find_all(string, whole_file=False):
             if match.kind in _SECRET_KINDS:
                 yield string[match.start : match.end]

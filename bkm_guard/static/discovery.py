@@ -2,7 +2,9 @@
 
 Inside a git work tree: tracked files plus untracked ones .gitignore does not ignore
 (`git ls-files --cached --others --exclude-standard`). Elsewhere: a directory walk that
-skips VCS metadata, virtual environments, node_modules, build outputs and caches. In both,
+skips only VCS metadata, virtual environments, installed packages (node_modules, site-packages)
+and tool caches. Build outputs (build/, dist/) are walked: a committed or shipped `build/`
+holds the project's own code and config, keys included. In both,
 `exclude` globs apply, symlinks are never followed (a link out of the root is reported),
 and nothing is read here: binary detection happens when a worker reads the file.
 """
@@ -22,7 +24,8 @@ from bkm_guard.static.jobs import FileJob
 
 __all__ = ["Discovery", "FileJob", "discover"]
 
-# directory names never worth walking outside git (in git, .gitignore decides)
+# directory names never worth walking outside git (in git, .gitignore decides): VCS metadata,
+# third-party packages and tool caches, never the project's own output (build/, dist/, .idea/)
 DEFAULT_EXCLUDED_DIRS = frozenset(
     {
         ".git",
@@ -46,13 +49,6 @@ DEFAULT_EXCLUDED_DIRS = frozenset(
         ".ipynb_checkpoints",
         ".terraform",
         ".gradle",
-        ".idea",
-        "build",
-        "dist",
-        "_build",
-        "htmlcov",
-        ".next",
-        ".nuxt",
     }
 )
 

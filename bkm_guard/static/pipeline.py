@@ -76,17 +76,13 @@ class _Decoded:
 
 
 def _decode(data: bytes, kind: str) -> _Decoded | None:
-    for bom, encoding in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
-                          (codecs.BOM_UTF16_BE, "utf-16-be")):
-        if data.startswith(bom):
-            try:
-                return _Decoded(data[len(bom):].decode(encoding), encoding, bom, True)
-            except UnicodeDecodeError:
-                return None
-    try:
-        return _Decoded(data.decode("utf-8"), "utf-8", b"", True)
-    except UnicodeDecodeError:
-        pass
+    from bkm_guard.static.textdecode import decode_unicode
+
+    decoded = decode_unicode(data)  # a BOM, the NUL pattern of UTF-16/32, else UTF-8
+    if decoded is not None:
+        return _Decoded(decoded.text, decoded.encoding, decoded.bom, decoded.exact)
+    if data.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
     if kind == "python":
         for line in data.split(b"\n", 2)[:2]:
             match = _CODING_RE.match(line)
@@ -146,7 +142,9 @@ def _hits(path: str, data: bytes, options: Options) -> tuple[list[Hit], list[Not
         binance = prefilter.mentions_binance(data, options.extra_client_names)
     if not codes and not (kind == "notebook" and binance):
         return [], [], state
-    if b"\x00" in data and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    from bkm_guard.static import textdecode
+
+    if textdecode.is_binary(data):  # NUL bytes in the first 8 KiB that are not UTF-16/32 text
         return [], [Notice(path, "binary file (NUL bytes)")], state
     decoded = _decode(data, kind)
     if decoded is None:

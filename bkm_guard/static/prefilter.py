@@ -3,15 +3,17 @@
 Each rule names its prefilter (`Rule.PREFILTER`); `candidates()` runs the ones a file kind needs
 and returns the codes that could fire. A file with no candidate is never decoded nor parsed. The
 tests hold every prefilter to be complete (every INVALID example and every corpus case passes
-it): it may say yes too often, never no where its rule reports. What each one looks for:
+it): it may say yes too often, never no where its rule reports. UTF-16 and UTF-32 text is
+transcoded to UTF-8 first. What each one looks for:
 
 * credential (BKM001, BKM002, BKM004): a run of exactly 64 alphanumerics that the recognizer
   calls key-shaped (or a 64-hex value, which a key position makes a testnet key), also across a
   backslash-newline inside a literal, or a chain of literals that joins into 64 or more
-  (`"Gwwo…" + "x8eA…"`, `("Gwwo…"\\n "x8eA…")`);
+  (`"Gwwo…" + "x8eA…"`, `("Gwwo…"\\n "x8eA…")`), or a Kubernetes Secret (its values are base64);
 * private-key (BKM003): a PEM `PRIVATE KEY` marker;
 * insecure-url (BKM101): `http://` or `ws://` (maybe split: `"http" + "://…"`) followed closely by
-  the word binance;
+  the word binance, or by a run-time host (`f"http://{HOST}"`, `"ws://" + HOST`) in a file that
+  names Binance;
 * tls-off (BKM102): `verify=False`, `"verify": False`, `x.verify = False`, `CERT_NONE`;
 * output (BKM201): a credential-ish name as code (not words of a message) inside a print(), a
   logger call or a `raise`, or a name assigned from an environment lookup of one shown there.
@@ -97,6 +99,8 @@ class Data:
 def credential(d: Data) -> bool:
     if _key_shaped_run(d.data, d.classes):
         return True
+    if recognizer.may_hold_k8s_secret(d.data):  # its `data:` values are base64 of the keys
+        return True
     if _continued_literal(d):  # a literal continued on the next line: "abc\<newline>def"
         joined = d.data.replace(b"\\\r\n", b"").replace(b"\\\n", b"")
         if _key_shaped_run(joined):
@@ -173,8 +177,13 @@ def insecure_url(d: Data) -> bool:
     at = lowered.find(b"://")
     while at >= 0:
         head = lowered[max(0, at - 12) : at].rstrip(b"\"' \t+")
-        if head.endswith((b"http", b"ws")) and b"binance" in lowered[at : at + 300]:
-            return True
+        if head.endswith((b"http", b"ws")):
+            if b"binance" in lowered[at : at + 300]:
+                return True
+            # the host is a run-time part (`f"http://{HOST}"`, `"ws://" + HOST`): a constant of
+            # this Binance file may hold it
+            if lowered[at + 3 : at + 4] in (b"{", b"\"", b"'"):
+                return True
         at = lowered.find(b"://", at + 3)
     return False
 
@@ -235,7 +244,9 @@ def candidates(data: bytes, *, python: bool, extra_key_names: Iterable[str] = ()
     neither names Binance nor holds a credential-shaped value, only the private-key check is worth
     running: the rules about code talking to Binance are not even asked. `binance` given: what
     the caller knows (a notebook's cell is Binance code when the notebook names Binance)."""
-    d = Data(data, extra_key_names)
+    from bkm_guard.static.textdecode import as_utf8
+
+    d = Data(as_utf8(data), extra_key_names)  # UTF-16/32 text is looked at as UTF-8
     if binance is None:
         binance = python and mentions_binance(d, extra_client_names)
     found: set[str] = set()

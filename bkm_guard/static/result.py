@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import Counter
 
 from bkm_guard.static.findings import Finding, Notice
@@ -29,27 +30,56 @@ class Reported:
 
     def message(self) -> str:
         """The finding's message, plus the history and the rotate-it advice for git history."""
+        from bkm_guard.masking import scrub_message
+
         finding, origin = self.finding, self.provenance
         if origin is None:
-            return finding.message
+            return scrub_message(finding.message)
         where = f"first committed in {origin.commit[:12]} ({origin.author_date})"
         if finding.code not in CREDENTIAL_CODES:
-            return f"{finding.message} [{where}]"
+            return f"{scrub_message(finding.message)} [{where}]"
         state = "still in HEAD" if origin.in_head else "removed from HEAD but still in the git history"
-        return f"{finding.message} [{where}; {state}: a committed key is leaked, rotate it on Binance]"
+        advice = "a committed key is leaked, rotate it on Binance"
+        return f"{scrub_message(finding.message)} [{where}; {state}: {advice}]"
 
     def text(self) -> str:
         f = self.finding
-        return f"{printable(f.path)}:{f.line}:{f.column}: {f.code} {self.message()}"
+        return f"{printable(f.path)}:{f.line}:{f.column}: {f.code} {printable(self.message())}"
 
 
-def printable(path: str) -> str:
-    """A path as text any terminal and JSON encoder accepts (undecodable bytes as \\x escapes)."""
+def json_safe(path: str) -> str:
+    """A path any JSON encoder accepts (undecodable bytes as \\x escapes); JSON itself escapes
+    control characters, so a machine reader gets the name back exactly."""
     try:
         path.encode("utf-8")
     except UnicodeEncodeError:
         return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     return path
+
+
+# C0 and C1 controls, DEL, and the bidirectional overrides that reorder what a terminal shows
+_UNSAFE_CHARS_RE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_NAMED_ESCAPES = {"\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v", "\f": "\\f",
+                  "\r": "\\r"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[char]
+    code = ord(char)
+    return f"\\{code:03o}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """Untrusted text (a file name, a message quoting a file) as one safe line for a terminal or a
+    log, as git's quotePath does: control characters and bidi overrides escaped
+    (`\\n`, `\\033`, `\\u202e`), undecodable bytes as `\\x` escapes. A name holding a newline can
+    no longer forge a report line, nor an escape sequence rewrite the terminal."""
+    text = json_safe(text)
+    if not _UNSAFE_CHARS_RE.search(text):
+        return text
+    return _UNSAFE_CHARS_RE.sub(_escape, text)
 
 
 @dataclasses.dataclass

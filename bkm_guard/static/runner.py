@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     pass
 
-from bkm_guard.static import pipeline
+from bkm_guard.static import pipeline, textdecode
 from bkm_guard.static.findings import Finding, Notice
 from bkm_guard.static.jobs import GIT_LOW_MEMORY, BlobJob, FileJob
 from bkm_guard.static.options import Options
@@ -95,13 +95,16 @@ def _too_big(display: str, size: int, settings: Settings) -> Notice:
 
 def scan_data(display: str, data: bytes, settings: Settings) -> Outcome:
     """Scan bytes already in memory (a blob, or a file's contents)."""
-    if b"\0" in data[:BINARY_SNIFF]:
+    if textdecode.is_binary(data[:BINARY_SNIFF]):
         return Outcome(display, nbytes=len(data), skipped="binary")
     if len(data) > settings.max_bytes:
         from bkm_guard.static import text as textscan
 
         found = textscan.scan_bytes(
-            data, display, python=_is_python(display, data[:128]), wanted=settings.options.wanted
+            textdecode.as_utf8(data),  # the windows read UTF-8: UTF-16/32 text is transcoded first
+            display,
+            python=_is_python(display, data[:128]),
+            wanted=settings.options.wanted,
         )
         return _finish(
             Outcome(display, tuple(found), (_too_big(display, len(data), settings),), len(data)), settings
@@ -169,24 +172,32 @@ def scan_file(job: FileJob, settings: Settings) -> Outcome:
         try:
             if before.st_size > settings.max_bytes:
                 head = os.pread(fd, BINARY_SNIFF, 0)
-                if b"\0" in head:
+                if textdecode.is_binary(head):
                     return Outcome(display, nbytes=before.st_size, skipped="binary")
                 from bkm_guard.static import text as textscan
 
-                found = textscan.scan_fd(
-                    fd,
-                    before.st_size,
-                    display,
-                    python=_is_python(display, head),
-                    wanted=settings.options.wanted,
-                )
+                if textdecode.wide_encoding(head) is not None:  # UTF-16/32: transcoded whole
+                    found = textscan.scan_bytes(
+                        textdecode.as_utf8(_read_exact(fd, before.st_size)),
+                        display,
+                        python=_is_python(display, head),
+                        wanted=settings.options.wanted,
+                    )
+                else:
+                    found = textscan.scan_fd(
+                        fd,
+                        before.st_size,
+                        display,
+                        python=_is_python(display, head),
+                        wanted=settings.options.wanted,
+                    )
                 outcome = Outcome(
                     display, tuple(found), (_too_big(display, before.st_size, settings),), before.st_size
                 )
             else:
                 # the head first: a binary file is never read to its end
                 data = _read_exact(fd, min(BINARY_SNIFF, before.st_size))
-                if b"\0" not in data:
+                if not textdecode.is_binary(data):
                     data += _read_exact(fd, before.st_size - len(data))
                     changed = len(data) != before.st_size or bool(os.read(fd, 1))
                 outcome = scan_data(display, data, settings)
@@ -295,7 +306,7 @@ def _scan_big_blob(job: BlobJob, settings: Settings) -> Outcome:
         tmp.flush()
         size = os.fstat(tmp.fileno()).st_size
         head = os.pread(tmp.fileno(), BINARY_SNIFF, 0)
-        if b"\0" in head:
+        if textdecode.is_binary(head):  # big UTF-16/32 blobs are left to a file scan
             return Outcome(job.display, nbytes=size, skipped="binary", ref=job.sha)
         found = textscan.scan_fd(
             tmp.fileno(),

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 
 from bkm_guard import recognizer
+from bkm_guard.masking import shown_name
 from bkm_guard.static.findings import Finding
 from bkm_guard.static.model import Hit, ReplacePieceText
 from bkm_guard.static.suppression import Suppressions
@@ -46,12 +47,24 @@ def scan_text(text: str) -> list[Hit]:
             prefix = lines[match.line - 1][: match.column - 1] if match.line <= len(lines) else ""
             name = recognizer.name_before(prefix)
             what = _WHAT.get(match.kind, "credential (key or secret)")
-            where = f" in `{name}`" if name else ""
+            # the text before a value may itself be a key (`<key>: <secret>`): shown masked then
+            where = f" in `{shown_name(name)}`" if name else ""
             hits.append(Hit("BKM004", match.line, match.column,
                             f"Binance {what}{where} in a text file (masked {match.masked}); move it to a "
                             f"secret store or an untracked file",
                             match.fingerprint, match.masked, match.line,
                             match.column + match.end - match.start, match.confidence, "no"))
+    if "Secret" in text:
+        from bkm_guard.static.k8s_secret import find_in_secrets
+
+        for entry in find_in_secrets(text):
+            what = _WHAT.get(entry.kind, "credential (key or secret)")
+            hits.append(Hit("BKM004", entry.line, entry.column,
+                            f"Binance {what} in `{shown_name(entry.name)}` (base64 in a Kubernetes Secret) "
+                            f"in a text file (masked {entry.masked}); keep the Secret out of the repository "
+                            f"(sealed-secrets, an external secret store)",
+                            entry.fingerprint, entry.masked, entry.line, entry.column + entry.length,
+                            "high", "no"))
     return hits
 
 

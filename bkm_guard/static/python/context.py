@@ -22,6 +22,8 @@ from bkm_guard.static.python.strings import StrValue
 _MAX_DEPTH = 6
 _PASS_THROUGH = frozenset({"encode", "decode", "strip"})  # methods whose result is still the secret
 _URL_HOST_RE = re.compile(r"(?i)\b(?:https?|wss?)://([A-Za-z0-9.\-]+)")
+# a host kept on its own and joined into a URL later: `HOST = "fapi.binance.com"`, f"https://{HOST}"
+_BARE_HOST_RE = re.compile(r"([A-Za-z0-9.\-]+)(?::\d+)?(?:/\S*)?")
 _GENERIC_NAME_PARTS = frozenset({"api", "key", "apikey", "secret", "apisecret", "secretkey", "x", "mbx",
                                  "binance", "sec", "seckey", "k", "s"})
 
@@ -156,6 +158,9 @@ class Context:
                     return True
             if "x-mbx-apikey" in value.joined.lower():
                 return True
+            bare = _BARE_HOST_RE.fullmatch(value.joined.strip())
+            if bare is not None and "." in bare.group(1) and is_binance_host(bare.group(1)):
+                return True
             if isinstance(node, ast.JoinedStr):
                 return any(self.linked(part.value, depth + 1) for part in node.values
                            if isinstance(part, ast.FormattedValue))
@@ -169,7 +174,9 @@ class Context:
         if isinstance(node, ast.Attribute):
             if self.linked(node.value, depth + 1):
                 return True
-            return any(self.linked(v, depth + 1) for v in self.facts.attr_values.get(node.attr, ()))
+            # `self.BASE`: set as `self.BASE = …`, or a class constant `BASE = …` in the class body
+            values = (*self.facts.attr_values.get(node.attr, ()), *self.facts.name_values.get(node.attr, ()))
+            return any(self.linked(v, depth + 1) for v in values)
         if isinstance(node, ast.Subscript):
             return self.linked(node.value, depth + 1)
         if isinstance(node, ast.Dict):
@@ -185,6 +192,8 @@ class Context:
         if isinstance(node, ast.JoinedStr):
             return any(self.linked(part.value, depth + 1) for part in node.values
                        if isinstance(part, ast.FormattedValue))
+        if isinstance(node, ast.BinOp):  # `URL + METHOD`: names whose values build the URL
+            return self.linked(node.left, depth + 1) or self.linked(node.right, depth + 1)
         return False
 
     # --- credentials --------------------------------------------------------------------------
@@ -207,7 +216,11 @@ class Context:
                 continue
             decided.add(id(node))
             value = (reach.value.value or "").strip()
-            if not recognizer.is_credential_value(value, key_position=True):
+            # 64 hex digits are a key only in Binance context (not an Ethereum key, a test vector):
+            # a Binance file, an argument of a Binance client, a name the user declared a key name
+            binance = (self._binance_file or site.kind == "argument" or recognizer.names_api_key(site.name)
+                       or site.name.lower() in self.facts.extra_key_names)
+            if not recognizer.is_credential_value(value, key_position=binance):
                 continue
             covered.append(self.span(node))
             first = reach.value.first_piece
@@ -242,7 +255,7 @@ class Context:
             name = recognizer.name_before(line_text)
             what = {recognizer.Kind.API_KEY: "API key", recognizer.Kind.API_SECRET: "API secret"}.get(
                 match.kind, "credential (key or secret)")
-            where = f" in `{name}`" if name else ""
+            where = f" in `{masking.shown_name(name)}`" if name else ""  # the name may be a key
             place = " in a comment" if self._in_comment(match.start) else " in a string"
             message = (f"hardcoded Binance {what}{where}{place} (masked {match.masked}); "
                        f"load it from the environment or bkm_guard.load()")
@@ -250,6 +263,10 @@ class Context:
                             match.line, match.column + (match.end - match.start), match.confidence, "no",
                             (), self._string_lines_at(match.start)))
         return hits
+
+    @functools.cached_property
+    def _binance_file(self) -> bool:
+        return recognizer.binance_context(self.source)
 
     def _in_comment(self, offset: int) -> bool:
         line_start = self._line_starts[self.line_of(offset) - 1]

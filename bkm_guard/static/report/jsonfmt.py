@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bkm_guard.static.result import Reported, ScanResult, printable
+from bkm_guard.static.result import Reported, ScanResult, json_safe
 
 
 def finding_dict(item: Reported) -> dict[str, Any]:
     f = item.finding
     out: dict[str, Any] = {
-        "path": printable(f.path),
+        "path": json_safe(f.path),
         "line": f.line,
         "column": f.column,
         "end_line": f.end_line or f.line,
@@ -28,7 +28,7 @@ def finding_dict(item: Reported) -> dict[str, Any]:
         out["history"] = {
             "commit": p.commit,
             "author_date": p.author_date,
-            "path": printable(p.path),
+            "path": json_safe(p.path),
             "in_head": p.in_head,
         }
     return out
@@ -40,7 +40,7 @@ def render_json(result: ScanResult) -> str:
         "version": 1,
         "mode": result.mode,
         "findings": [finding_dict(item) for item in result.reported],
-        "notices": [{"path": printable(n.path), "kind": n.kind, "reason": n.reason} for n in result.notices],
+        "notices": [{"path": json_safe(n.path), "kind": n.kind, "reason": n.reason} for n in result.notices],
         "summary": {
             "scanned": result.scanned,
             "scanned_bytes": result.scanned_bytes,

@@ -23,9 +23,16 @@ class CredentialInTextFile(Rule):
         Valid("BINANCE_API_KEY=${BINANCE_API_KEY}\n", path=".env"),
         Valid('{"apiKey": "BINANCE_API_KEY", "sha": "{HEX}"}\n', path="config.json"),
         Valid("requests==2.32.3 --hash=sha256:{HEX}\n", path="requirements.txt"),
+        # 64 hex count only in a Binance file: here an Ethereum dev-chain account
+        Valid('[{"key": "{HEX}", "address": "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"}]\n',
+              path="accounts.json"),
+        # a user-data-stream listenKey is Binance's own token, not a credential
+        Valid('{"binance": {"listenKey": "{KEY}"}}\n', path="stream.json"),
     )
     INVALID = (
         Invalid("BINANCE_API_KEY={KEY}\nBINANCE_API_SECRET={SECRET}\n", 1, path=".env"),
-        Invalid("exchange:\n  key: {HEX}\n", 2, path="config.yaml"),
+        Invalid("binance:\n  key: {HEX}\n", 2, path="config.yaml"),
         Invalid("const client = new Spot('{KEY}', secret)\n", 1, path="bot.js"),
+        # a map from each API key to its secret: the key is no name to print
+        Invalid("binance_accounts:\n  {KEY}: {SECRET}\n", 2, path="accounts.yaml"),
     )

@@ -41,7 +41,7 @@ class HardcodedApiSecret(Rule):
         Invalid('from binance.spot import Spot\nspot = Spot(None, "{SECRET}")\n', 2),
         Invalid('from dataclasses import dataclass\n@dataclass\nclass Settings:\n'
                 '    api_secret: str = "{SECRET}"\n', 4),
-        Invalid('TESTNET_API_SECRET = "{HEX}"\n', 1),
+        Invalid('# Binance futures testnet\nTESTNET_API_SECRET = "{HEX}"\n', 2),
     )
 
     def check(self, ctx: Context) -> Iterable[Hit]:

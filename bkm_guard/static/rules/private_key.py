@@ -1,4 +1,4 @@
-"""BKM003: a PEM private key (Ed25519, RSA, EC, OpenSSH) in source or committed as a file."""
+"""BKM003: a PEM private key that can be a Binance API key (Ed25519, RSA) in source or committed as a file."""
 
 from __future__ import annotations
 
@@ -18,9 +18,12 @@ class PrivateKey(Rule):
     PREFILTER = "private-key"
     MESSAGE = "hardcoded private key ({label} PEM, masked {masked}); keep it out of the repository"
     APPLIES = "both"
-    WHAT = ("Finds PEM private keys (PKCS#8 plain or encrypted, PKCS#1 RSA, EC, OpenSSH), in string "
-            "literals, `private_key=` arguments, one-line strings with `\\n` escapes, and private-key "
-            "files (.pem, .key, id_rsa, id_ed25519 ...) committed to the tree.")
+    WHAT = ("Finds PEM private keys that can be Binance API keys: Ed25519 or RSA, told from the key's "
+            "DER (PKCS#8, PKCS#1, OpenSSH), and encrypted PKCS#8 whose type is hidden. They are found in "
+            "string literals, `private_key=` arguments, one-line strings with `\\n` escapes, and "
+            "private-key files (.pem, .key, id_rsa, id_ed25519 ...) committed to the tree. EC and DSA "
+            "keys are not Binance keys; an inline key in a file that never mentions Binance (a crypto "
+            "library's test vectors) is not reported, a committed key file always is.")
     WHY = ("An Ed25519 or RSA API key signs requests exactly like an HMAC secret: whoever has the file "
            "can trade. Public keys and certificates are fine and are not reported.")
     EXAMPLE = 'PRIVATE_KEY = """{PEM}"""'
@@ -29,9 +32,11 @@ class PrivateKey(Rule):
     VALID = (
         Valid('PUBLIC = "-----BEGIN PUBLIC KEY-----\\nMCowBQYDK2VwAyEA...\\n-----END PUBLIC KEY-----"\n'),
         Valid('key_path = "~/.ssh/id_ed25519"\n'),
+        # inline in a file that is not Binance's (a crypto library's test vectors): not a Binance key
+        Valid('def test_load():\n    load_pem_private_key(b"""{PEM}""", None)\n'),
     )
     INVALID = (
-        Invalid('PRIVATE_KEY_PEM = "{PEM}"\n', 1),
+        Invalid('# the bot\'s Binance Ed25519 API key\nPRIVATE_KEY_PEM = "{PEM}"\n', 2),
         Invalid('from binance.spot import Spot\nclient = Spot(api_key=None,\n'
                 '              private_key="{PEM}")\n', 3),
         Invalid('{PEM}', 1, path="keys/trading.pem"),

@@ -37,6 +37,11 @@ class TlsVerificationDisabled(Rule):
                 'r = requests.get("https://api.binance.com/api/v3/time", timeout=5, verify=False)\n', 2,
                 fixed='import requests\n'
                       'r = requests.get("https://api.binance.com/api/v3/time", timeout=5)\n'),
+        # the URL built from module constants
+        Invalid('import requests\nURL = "https://api.binance.com"\nMETHOD = "/api/v3/depth"\n'
+                'r = requests.get(URL + METHOD, timeout=5, verify=False)\n', 4,
+                fixed='import requests\nURL = "https://api.binance.com"\nMETHOD = "/api/v3/depth"\n'
+                      'r = requests.get(URL + METHOD, timeout=5)\n'),
         Invalid('from binance.client import Client\nclient = Client(None, None)\n'
                 'client.session.verify = False\n', 3,
                 fixed='from binance.client import Client\nclient = Client(None, None)\n'),
