@@ -53,9 +53,12 @@ class _Candidate:
 
 
 def candidates(text: str) -> list[_Candidate]:
+    # the lenient view: what is verified was handed to us (stdin) or reported by the scan
+    # (pairs are kept only where a fingerprint is a reported finding's), so no Binance context
+    # is required here
     found: list[_Candidate] = []
     seen: set[str] = set()
-    for match in recognizer.find_credentials(text):
+    for match in recognizer.find_credentials(text, hex_needs_context=False):
         value = text[match.start : match.end]
         if value in seen:
             continue  # the same key written twice is one key
@@ -64,7 +67,7 @@ def candidates(text: str) -> list[_Candidate]:
             match.kind, "unknown"
         )  # type: ignore[assignment]
         found.append(_Candidate(role, value, match.line, match.column, match.fingerprint))
-    for match in recognizer.find_private_keys(text):
+    for match in recognizer.find_private_keys(text, binance_only=False):
         found.append(
             _Candidate(
                 "pem", text[match.start : match.end], match.line, match.column, match.fingerprint, match.label
