@@ -119,6 +119,93 @@ def key_type(label: str, body: str) -> str:
     return HIDDEN
 
 
+# Binance takes RSA keys of 2048 and 4096 bits only (its FAQ on API key types). Encryption hides
+# the size, but not the ciphertext's length: the DER being encrypted (PKCS#8, or PKCS#1 for
+# OpenSSL's legacy encryption) plus at most one cipher block of padding. Measured: Ed25519
+# PKCS#8 48-83 bytes; RSA-2048 1190-1194 (PKCS#1) / 1214-1220 (PKCS#8); RSA-4096 2345-2350 /
+# 2372-2378; RSA-3072 ~1770 / ~1795 and RSA-1024 ~610 / ~635 fall outside every window.
+_RSA_BITS: Final = frozenset({2048, 4096})
+_CIPHERTEXT_WINDOWS: Final = ((32, 112), (1180, 1250), (2330, 2410))
+
+
+def _der_item(der: bytes, position: int) -> tuple[int, int, int] | None:
+    """(tag, start of content, end of content) of the DER item at `position`."""
+    if position + 2 > len(der):
+        return None
+    tag, size = der[position], der[position + 1]
+    position += 2
+    if size & 0x80:
+        count = size & 0x7F
+        if not 1 <= count <= 4 or position + count > len(der):
+            return None
+        size = int.from_bytes(der[position : position + count], "big")
+        position += count
+    return tag, position, position + size
+
+
+def _encrypted_pkcs8_length(der: bytes) -> int | None:
+    """Length of an EncryptedPrivateKeyInfo's encryptedData: SEQUENCE {SEQUENCE alg, OCTET STRING}."""
+    outer = _der_item(der, 0)
+    if outer is None or outer[0] != 0x30:
+        return None
+    algorithm = _der_item(der, outer[1])
+    if algorithm is None or algorithm[0] != 0x30:
+        return None
+    data = _der_item(der, algorithm[2])
+    if data is None or data[0] != 0x04:
+        return None
+    return data[2] - data[1]
+
+
+def _openssh_rsa_bits(blob: bytes) -> int | None:
+    """Bits of the modulus in an `openssh-key-v1` blob's public key (in clear when encrypted)."""
+    position = len(b"openssh-key-v1\x00")
+    try:
+        for _ in range(3):
+            (size,) = struct.unpack_from(">I", blob, position)
+            position += 4 + size
+        position += 8  # number of keys, length of the public key blob
+        fields = []
+        for _ in range(3):  # "ssh-rsa", e, n
+            (size,) = struct.unpack_from(">I", blob, position)
+            fields.append(blob[position + 4 : position + 4 + size])
+            position += 4 + size
+    except struct.error:
+        return None
+    return int.from_bytes(fields[2], "big").bit_length()
+
+
+def _in_windows(length: int) -> bool:
+    return any(low <= length <= high for low, high in _CIPHERTEXT_WINDOWS)
+
+
+def has_binance_size(label: str, body: str) -> bool:
+    """Could a key of this size be a Binance API key? False only when the size is known (or its
+    ciphertext's length shows it) and Binance does not take it: an RSA-1024 or RSA-3072 key is
+    a TLS or test key. Ed25519 and keys whose size cannot be read pass."""
+    der = _der(body)
+    if not der:
+        return True
+    if "OPENSSH" in label:
+        if _openssh_type(der) != RSA:
+            return True
+        bits = _openssh_rsa_bits(der)
+        return bits is None or bits in _RSA_BITS
+    if "Proc-Type: 4,ENCRYPTED" in body:
+        return _in_windows(len(der))
+    if "ENCRYPTED" in label or any(oid in der[:64] for oid in _PBES_OIDS):
+        length = _encrypted_pkcs8_length(der)
+        return length is None or _in_windows(length)
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    try:
+        key = serialization.load_der_private_key(der, password=None, unsafe_skip_rsa_key_validation=True)
+    except Exception:  # malformed or unsupported: the size cannot be told
+        return True
+    return not isinstance(key, rsa.RSAPrivateKey) or key.key_size in _RSA_BITS
+
+
 def can_be_binance_key(label: str, body: str) -> bool:
     """Ed25519, RSA, or a key whose type cannot be told."""
     return key_type(label, body) in BINANCE_TYPES

@@ -497,20 +497,27 @@ def find_private_keys(text: str, *, _lines: _Lines | None = None,
 
     With `binance_only` (the scanner), only keys that can be Binance API keys: Ed25519 or RSA
     by their DER (or of a hidden type), and, inline in a longer text, only in a Binance text:
-    a crypto library's test vectors are not leaks, a committed key file always is."""
+    a crypto library's test vectors are not leaks, a committed key file is. Outside a Binance
+    text, a key file that holds a certificate too (a TLS key pair) or a key of a size Binance
+    does not take (RSA other than 2048/4096 bits, read from the key or its ciphertext's length)
+    is not reported either."""
     lines = _lines or _Lines(text)
     matches = []
     blocks = _pem if _pem is not None else _pem_blocks(text)
     candidates = [b for b in blocks if b.is_private and b.body_chars >= _MIN_PEM_BODY]
-    if binance_only and candidates and not binance_context(text) and not _standalone(text, blocks):
-        return []
+    outside_binance = binance_only and bool(candidates) and not binance_context(text)
+    if outside_binance and (not _standalone(text, blocks)
+                            or any("CERTIFICATE" in b.label for b in blocks)):
+        return []  # test vectors inside code; a TLS key file holding its certificate
     for block in candidates:
         value = text[block.start : block.end]
         if binance_only:
-            from bkm_guard.pemkeys import can_be_binance_key
+            from bkm_guard.pemkeys import can_be_binance_key, has_binance_size
 
             if not can_be_binance_key(block.label, value):
                 continue  # EC, DSA, X25519 ...: Binance takes Ed25519 and RSA keys only
+            if outside_binance and not has_binance_size(block.label, value):
+                continue  # RSA-1024/3072: Binance takes 2048 and 4096 bits only
         line, column = lines.position(block.start)
         matches.append(Match(Kind.PRIVATE_KEY, block.start, block.end, line, column, "high",
                              mask(value), fingerprint(_ESCAPES_RE.sub("", "".join(value.split()))),
