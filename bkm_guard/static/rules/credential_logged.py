@@ -32,6 +32,9 @@ class CredentialLogged(Rule):
               'api_key = os.environ["BINANCE_API_KEY"]\nlog.info("loaded the key from BINANCE_API_KEY")\n'),
         Valid('import os\nfrom binance.spot import Spot\napi_secret = os.environ["BINANCE_API_SECRET"]\n'
               'print(len(api_secret))\n'),
+        Valid('import logging\nfrom binance.client import Client\nlog = logging.getLogger("bot")\n'
+              'def add(pair, timeframe):\n    pair_key = (pair, timeframe)\n    tf_in_sec = 60 * 5\n'
+              '    log.debug(f"added {pair_key} every {tf_in_sec}")\n'),
     )
     INVALID = (
         Invalid('import logging, os\nfrom binance.client import Client\nlog = logging.getLogger("bot")\n'
@@ -40,6 +43,9 @@ class CredentialLogged(Rule):
         Invalid('import os\nfrom binance.client import Client\nprint(os.environ["BINANCE_API_SECRET"])\n', 3),
         Invalid('from binance.spot import Spot\nclass Bot:\n    def check(self) -> None:\n'
                 '        raise ValueError(f"bad secret {self.api_secret!r}")\n', 4),
+        Invalid('import logging, os\nfrom binance.client import Client\nlog = logging.getLogger("bot")\n'
+                'api_key = None\nif os.path.exists(".env"):\n    api_key = open(".env").read()\n'
+                'log.info("key %s", api_key)\n', 7),
     )
 
     def check(self, ctx: Context) -> Iterable[Hit]:
@@ -77,7 +83,7 @@ def _credential_ref(ctx: Context, expr: ast.expr, depth: int) -> str | None:
         return None
     if isinstance(expr, ast.Name):
         if _is_credential_name(ctx, expr.id):
-            return expr.id
+            return None if _holds_no_string(ctx, expr) else expr.id
         for value in ctx.facts.values_of(expr):
             if _env_lookup(ctx, value) is not None:
                 return expr.id
@@ -124,6 +130,31 @@ def _credential_ref(ctx: Context, expr: ast.expr, depth: int) -> str | None:
             if found:
                 return found
     return None
+
+
+def _holds_no_string(ctx: Context, name: ast.Name) -> bool:
+    """Is every value assigned to the name (None aside) evidently not a credential: a tuple, a
+    collection, a number, arithmetic on a number? Trading code is full of such names:
+    `pair_key = (pair, timeframe)`, `tf_in_sec = minutes * 60`."""
+    import ast
+
+    numeric_ops = (ast.Mult, ast.Div, ast.FloorDiv, ast.Sub, ast.Pow)
+    seen = False
+    for value in ctx.facts.values_of(name):
+        if isinstance(value, ast.Constant) and value.value is None:
+            continue  # `api_key = None` and a real value later
+        seen = True
+        if isinstance(value, ast.Tuple | ast.List | ast.Set | ast.Dict | ast.ListComp | ast.SetComp
+                      | ast.DictComp | ast.GeneratorExp | ast.Compare):
+            continue
+        if isinstance(value, ast.Constant) and isinstance(value.value, int | float | complex):
+            continue  # bool is an int
+        if isinstance(value, ast.BinOp) and isinstance(value.op, numeric_ops) and any(
+                isinstance(side, ast.Constant) and isinstance(side.value, int | float)
+                for side in (value.left, value.right)):
+            continue
+        return False
+    return seen
 
 
 def _env_lookup(ctx: Context, expr: ast.expr) -> str | None:
