@@ -75,9 +75,16 @@ class Match:
 
 # --- value shapes -------------------------------------------------------------------------
 
-# Fingerprints (bkm_guard.masking.fingerprint) of the example API key and secret in Binance's
-# API docs ("SIGNED Endpoint Examples"): stored hashed so this file holds no key-shaped literal.
-_EXAMPLE_FINGERPRINTS: Final = frozenset({"bkm:0ca8b50588a78760a914", "bkm:9e09507470336474a7a5"})
+# Fingerprints (bkm_guard.masking.fingerprint) of the example keys and secrets Binance publishes
+# in its API docs, stored hashed so this file holds no key-shaped literal. The client libraries'
+# tests copy them (binance-connector's margin tests hold the special-key examples).
+_EXAMPLE_FINGERPRINTS: Final = frozenset({
+    "bkm:0ca8b50588a78760a914", "bkm:9e09507470336474a7a5",  # spot "SIGNED Endpoint Examples"
+    "bkm:b3bbddca485ca55f1fe5", "bkm:fdd4549792ea767cfce7",  # futures and options signed examples (hex)
+    "bkm:ba00840f669ab256a1ef",  # the HMAC key of the FAQ "API Key Types"
+    "bkm:73d2bbad321fb3bae625", "bkm:4f9b34e26ffcafc69e8e",  # margin "Create Special Key" answer
+    "bkm:0610b77ab52c6a92b4c3",  # margin "Query Special Key List" answer
+})
 
 _BASE62: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 _HEX64_RE: Final = re.compile(r"[0-9a-fA-F]{64}")

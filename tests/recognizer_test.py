@@ -68,6 +68,26 @@ def test_binance_doc_example_keys_are_examples() -> None:
 
 
 @pytest.mark.parametrize(
+    "halves",
+    [
+        # futures/options docs' signed example (64 hex digits), key and secret
+        ("dbefbc809e3e83c283a984c3a1459732", "ea7db1360ca80c5c2c8867408d28cc83"),
+        ("2b5eb11e18796d12d88f13dc27dbbd02", "c2cc51ff7059765ed9821957d82bb4d9"),
+        # the HMAC key example of the FAQ "API Key Types"
+        ("Fhs4lGae2qAi6VNjbJjebUAwXrIChb7m", "lf372UOICMwdKaNdNBGKtfdeUff2TTTT"),
+        # margin "Create Special Key" / "Query Special Key List" answers
+        ("npOzOAeLVgr2TuxWfNo43AaPWpBbJEoK", "ezh1o8mSQb6ryE2odE11A4AoVlJbQoGx"),
+        ("87ssWB7azoy6ACRfyp6OVOL5U3rtZptX", "31QWw2kWjl1jHEYRbyM1pd6qykRBQw8p"),
+        ("znpOzOAeLVgr2TuxWfNo43AaPWpBbJEo", "Kezh1o8mSQb6ryE2odE11A4AoVlJbQoG"),
+    ],
+)
+def test_other_published_examples_are_examples(halves: tuple[str, str]) -> None:
+    value = "".join(halves)
+    assert rz.classify_value(value) is rz.Shape.EXAMPLE
+    assert rz.find_all(f'from binance.client import Client\napi_secret = "{value}"\n') == []
+
+
+@pytest.mark.parametrize(
     ("value", "key_position", "expected"),
     [(KEY, False, True), (KEY, True, True), (HEX, True, True), (HEX, False, False), ("x" * 64, True, False)],
 )
