@@ -4,7 +4,8 @@ Binance accepts Ed25519 and RSA API keys only, so an EC, DSA, X25519 or Ed448 ke
 Binance credential, whatever its `-----BEGIN` line says. `cryptography` parses unencrypted
 PKCS#8, PKCS#1 and SEC1 bodies; the OpenSSH format names its key type in clear even when the
 key is encrypted. An encrypted PKCS#8 body hides its type (only the cipher's OID is visible),
-so such a key, and a body nothing can parse, stay candidates.
+so such a key, and a DER body nothing can parse, stay candidates. A "body" that is not base64
+or not a DER SEQUENCE is code or prose around an armour line, not a key.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Final
 ED25519: Final = "ed25519"
 RSA: Final = "rsa"
 HIDDEN: Final = "unknown"  # encrypted, or a body that does not parse: could be either
+NOT_A_KEY: Final = "none"  # the "body" is code or prose: no DER SEQUENCE, no OpenSSH blob
 
 #: Key types that can be a Binance API key (or may be one: the type cannot be told)
 BINANCE_TYPES: Final = frozenset({ED25519, RSA, HIDDEN})
@@ -40,11 +42,13 @@ _PBES_OIDS: Final = (
 _HEADER_RE: Final = re.compile(r"^[A-Za-z-]+:.*$", re.MULTILINE)  # Proc-Type:, DEK-Info:
 _ARMOUR_RE: Final = re.compile(r"-----(?:BEGIN|END) [A-Z0-9 ]+-----")
 _ESCAPES_RE: Final = re.compile(r"\\[nrt]")
+_JOIN_RE: Final = re.compile(r"[\"']\s*\+\s*[bfru]{0,2}[\"']")  # literals joined with +
 _SSH_TYPES: Final = {"ssh-ed25519": ED25519, "ssh-rsa": RSA, "ssh-dss": "dsa", "ssh-ed448": "ed448"}
 
 
 def _der(body: str) -> bytes | None:
     text = _HEADER_RE.sub("", _ESCAPES_RE.sub("\n", _ARMOUR_RE.sub("\n", body)))
+    text = _JOIN_RE.sub("", text)  # "...KEY-----\n" + "MIIE...": that '+' is not in the body
     chars = "".join(ch for ch in text if ch.isalnum() or ch in "+/=")
     try:
         return base64.b64decode(chars + "=" * (-len(chars) % 4))
@@ -100,9 +104,13 @@ def key_type(label: str, body: str) -> str:
     when its type is hidden (encrypted PKCS#8, a body that does not decode)."""
     der = _der(body)
     if not der:
-        return HIDDEN
+        return NOT_A_KEY  # not base64 (`pem += "..."`): code that builds a PEM, not a key
     if "OPENSSH" in label:
-        return _openssh_type(der)
+        return _openssh_type(der) if der.startswith(b"openssh-key-v1\x00") else NOT_A_KEY
+    if "Proc-Type: 4,ENCRYPTED" not in body and der[0] != 0x30:
+        # every PKCS#8/PKCS#1/SEC1 key is a DER SEQUENCE; code that builds or strips a PEM
+        # (`secret.replace(b"-----BEGIN EC PRIVATE KEY-----", b"")`) is not a key
+        return NOT_A_KEY
     if "Proc-Type: 4,ENCRYPTED" in body:  # OpenSSL's legacy encryption: the armour names the format
         return {"EC PRIVATE KEY": "ec", "DSA PRIVATE KEY": "dsa", "RSA PRIVATE KEY": RSA}.get(label, HIDDEN)
     if "ENCRYPTED" in label:

@@ -131,10 +131,15 @@ def _looks_random(value: str) -> bool:
 
 
 def _hex_looks_random(value: str) -> bool:
-    counts = Counter(value.lower())
-    if len(counts) < 8:
+    text = value.lower()
+    if len(Counter(text)) < 8:
         return False
-    return not any(value[i : i + 8] * 2 in value for i in range(0, KEY_LENGTH - 16, 4))
+    if any(text[i : i + 8] * 2 in text for i in range(0, KEY_LENGTH - 16, 4)):
+        return False
+    if any(text == (text[:period] * (KEY_LENGTH // period + 1))[:KEY_LENGTH] for period in range(1, 33)):
+        return False  # "0123456789abcdef" * 4
+    ascending = sum(1 for a, b in itertools.pairwise(text) if int(b, 16) - int(a, 16) == 1)
+    return ascending <= 16  # random: about 4 of 63 pairs; P(> 16) < 1e-7
 
 
 def is_placeholder(value: str) -> bool:
@@ -333,6 +338,19 @@ def names_api_key(name: str) -> bool:
     return any(part in _API_NAME_PARTS for part in name_parts(name))
 
 
+_WALLET_NAME_PARTS: Final = frozenset({"private", "privatekey", "priv", "privkey", "pk", "wallet",
+                                       "mnemonic", "seed"})
+
+
+def names_wallet_key(name: str) -> bool:
+    """Does the name say its 64 hex digits are a wallet's private key (`privateKey`, `eth_priv`,
+    `WALLET_PK`), not an exchange API credential? Binance's hex keys are API keys and secrets;
+    a secp256k1 key (Ethereum, StarkNet, a DEX signer) is 32 bytes of hex under such a name."""
+    parts = name_parts(name)
+    return (any(part in _WALLET_NAME_PARTS for part in parts)
+            and not any(part in _API_NAME_PARTS or part in ("secret", "hmac") for part in parts))
+
+
 def binance_context(text: str) -> bool:
     """Does the text name Binance, a Binance client library or Binance's API key header?
     64 hex digits and inline PEM keys count as Binance credentials only in such a text."""
@@ -467,8 +485,8 @@ def find_credentials(text: str, *, _lines: _Lines | None = None,
         if role is None and shape is Shape.KEY:
             role = _role_in_pair(text, prefix, end)
         if shape is Shape.HEX64:
-            if role is None:
-                continue  # a digest, a signature, a checksum
+            if role is None or (name and names_wallet_key(name)):
+                continue  # a digest, a signature, a checksum; a wallet's private key
             if hex_needs_context and not (name and names_api_key(name)):
                 if binance_hex is None:
                     binance_hex = binance_context(text)

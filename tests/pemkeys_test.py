@@ -84,3 +84,26 @@ def test_a_tls_key_pair_file_is_not_a_binance_key(kind: str) -> None:
 def test_a_body_that_does_not_parse_keeps_its_benefit_of_the_doubt() -> None:
     body = "-----BEGIN PRIVATE KEY-----\n" + "QUJD" * 300 + "\n-----END PRIVATE KEY-----\n"
     assert pemkeys.has_binance_size("PRIVATE KEY", body)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        # ccxt's signer strips a PEM's armour; lbank's builds one from a secret at run time
+        "if secret.find(b'-----BEGIN EC PRIVATE KEY-----') > -1:\n"
+        "    secret = secret.replace(b'-----BEGIN EC PRIVATE KEY-----', b'').replace("
+        "b'-----END EC PRIVATE KEY-----', b'')\n",
+        'pem = "-----BEGIN PRIVATE KEY-----\\n"  # eslint-disable-line\nfor i in range(0, full_lines):\n'
+        '    pem += self.secret[i * 64:(i + 1) * 64] + "\\n"\npem += "-----END PRIVATE KEY-----"\n',
+    ],
+)
+def test_code_that_handles_pem_armour_is_not_a_key(code: str) -> None:
+    assert rz.find_private_keys(f"import binance\n{code}") == []
+
+
+def test_a_key_written_as_literals_joined_with_plus_is_found() -> None:
+    lines = _pem("ed25519", "pkcs8").strip().splitlines()
+    joined = " +\n       ".join(f'"{line}\\n"' for line in lines)
+    code = f"from binance.spot import Spot\nPEM = ({joined})\n"
+    assert pemkeys.key_type("PRIVATE KEY", code[code.index("-----BEGIN"):]) == pemkeys.ED25519
+    assert len(rz.find_private_keys(code)) == 1

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from bkm_guard import recognizer as rz
 from bkm_guard.masking import fingerprint, mask
+from bkm_guard.static.pipeline import analyze
 
 KEY = make_key(random.Random(7))
 SECRET = make_key(random.Random(8))
@@ -244,6 +245,7 @@ def test_pem_marker_without_body_is_documentation() -> None:
 def test_pem_body_lines_of_exactly_64_alphanumerics_are_not_keys() -> None:
     rng = random.Random(3)
     body = [make_key(rng) for _ in range(5)]
+    body[0] = "MIIE" + body[0][4:]  # a DER SEQUENCE, as every key body starts
     text = "-----BEGIN PRIVATE KEY-----\n" + "\n".join(body) + "\n-----END PRIVATE KEY-----\n"
     assert kinds(text) == [rz.Kind.PRIVATE_KEY]
 
@@ -389,14 +391,21 @@ def test_random_hex_digests_are_never_keys_outside_a_key_position(seed: int) -> 
 
 @settings(max_examples=40, deadline=None)
 @given(data=st.binary(min_size=200, max_size=400))
-def test_random_pem_bodies_are_never_keys(data: bytes) -> None:
+def test_random_pem_bodies(data: bytes) -> None:
     import base64
     import textwrap
 
-    body = textwrap.fill(base64.b64encode(data).decode(), 64)
+    def pem(label: str, der: bytes) -> str:
+        body = textwrap.fill(base64.b64encode(der).decode(), 64)
+        return f"-----BEGIN {label}-----\n{body}\n-----END {label}-----\n"
+
     for label in ("PUBLIC KEY", "CERTIFICATE"):
-        assert rz.find_all(f"-----BEGIN {label}-----\n{body}\n-----END {label}-----\n") == []
-    assert kinds(f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n") == [rz.Kind.PRIVATE_KEY]
+        assert rz.find_all(pem(label, data)) == []
+    # a body shaped like DER (a SEQUENCE) that does not parse stays a candidate ...
+    assert kinds(pem("PRIVATE KEY", b"\x30\x82" + data)) == [rz.Kind.PRIVATE_KEY]
+    # ... while one that is not DER at all is not a key (code, prose) in the scanner's view
+    if data[0] != 0x30:
+        assert kinds(pem("PRIVATE KEY", data)) == []
 
 
 @settings(max_examples=200, deadline=None)
@@ -525,3 +534,23 @@ def test_prefilter_lets_the_new_candidates_through() -> None:
     wide = codecs.BOM_UTF16_LE + f"BINANCE_API_KEY={make_key()}\n".encode("utf-16-le")
     assert not rz.prefilter(wide)
     assert rz.prefilter(as_utf8(wide))
+
+
+@pytest.mark.parametrize(
+    "name", ["privateKey", "exchange.privateKey", "WALLET_PK", "eth_priv", "private_key"]
+)
+def test_hex_under_a_wallet_key_name_is_not_a_binance_key(name: str) -> None:
+    # secp256k1 keys (Ethereum, StarkNet, DEX signers) are 64 hex digits too; Binance's hex keys
+    # are API keys and secrets, and its private keys are PEM
+    hex_key = make_hex()
+    assert rz.find_all(f"# binance and paradex\n{name} = '{hex_key}'\n") == []
+    assert not analyze("bot.py", f"import ccxt\nexchange = ccxt.binance()\n{name} = '{hex_key}'\n"
+                       .encode()).findings
+    assert kinds(f"# binance\nAPI_SECRET = '{hex_key}'\n") == [rz.Kind.API_SECRET]
+
+
+@pytest.mark.parametrize("period", ["0123456789abcdef", "deadbeef", "0f1e2d3c4b5a69788796a5b4c3d2e1f0"])
+def test_a_repeated_hex_pattern_is_a_placeholder(period: str) -> None:
+    value = (period * 8)[:64]
+    assert rz.classify_value(value) is rz.Shape.PLACEHOLDER
+    assert kinds(f"# binance\nexchange.secret = '{value}'\n") == []

@@ -76,6 +76,7 @@ def find_in_secrets(text: str) -> Iterator[SecretEntry]:
         shape = recognizer.classify_value(value)
         if shape is recognizer.Shape.KEY or (
             shape is recognizer.Shape.HEX64 and role is not None and (binance or "binance" in name.lower())
+            and not recognizer.names_wallet_key(name)
         ):
             yield SecretEntry(line, column, length, name, _role_kind(role), mask(value), fingerprint(value))
             continue

@@ -219,7 +219,8 @@ class Context:
             # 64 hex digits are a key only in Binance context (not an Ethereum key, a test vector):
             # a Binance file, an argument of a Binance client, a name the user declared a key name
             binance = (self._binance_file or site.kind == "argument" or recognizer.names_api_key(site.name)
-                       or site.name.lower() in self.facts.extra_key_names)
+                       or site.name.lower() in self.facts.extra_key_names
+                       ) and not recognizer.names_wallet_key(site.name)
             if not recognizer.is_credential_value(value, key_position=binance):
                 continue
             covered.append(self.span(node))
