@@ -13,7 +13,8 @@ from typing import NoReturn
 
 from bkm_guard.masking import looks_like_credential, scrub
 
-__all__ = ["SafeArgumentParser", "looks_like_credential", "scrub"]
+__all__ = ["RaisingArgumentParser", "SafeArgumentParser", "looks_like_credential", "scrub"]
+
 
 class SafeArgumentParser(argparse.ArgumentParser):
     """An ArgumentParser whose error messages never echo a credential-shaped argument."""
@@ -21,3 +22,14 @@ class SafeArgumentParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(2, f"{self.prog}: error: {scrub(message)}\n")
+
+
+class RaisingArgumentParser(argparse.ArgumentParser):
+    """Like SafeArgumentParser, but a usage error is raised as ConfigError (exit 2 from the
+    command's main, after its own clean-up) instead of leaving through SystemExit."""
+
+    def error(self, message: str) -> NoReturn:
+        from bkm_guard.errors import ConfigError
+
+        self.print_usage(sys.stderr)
+        raise ConfigError(scrub(message))

@@ -33,16 +33,10 @@ if TYPE_CHECKING:
 PROG = "bkm-guard scan"
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        from bkm_guard.cli.safety import scrub  # argparse echoes what it refuses
-
-        self.print_usage(sys.stderr)
-        raise ConfigError(scrub(message))
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    from bkm_guard.cli.safety import RaisingArgumentParser  # argparse echoes what it refuses
+
+    p = RaisingArgumentParser(
         prog=PROG,
         description="Find hardcoded Binance API keys, secrets and private keys, and "
         "insecure Binance endpoints, in files, the git index or the git history.",

@@ -26,16 +26,10 @@ if TYPE_CHECKING:
 PROG = "bkm-guard verify"
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        from bkm_guard.cli.safety import scrub  # argparse echoes what it refuses
-
-        self.print_usage(sys.stderr)
-        raise ConfigError(scrub(message))
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    from bkm_guard.cli.safety import RaisingArgumentParser  # argparse echoes what it refuses
+
+    p = RaisingArgumentParser(
         prog=PROG,
         description="Check whether a Binance API key is live and what it may do, with one signed "
         "GET /sapi/v1/account/apiRestrictions per host. The key and its secret (or private key "

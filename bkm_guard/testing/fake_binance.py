@@ -35,7 +35,7 @@ from urllib.parse import unquote_plus
 
 from bkm_guard.masking import mask
 from bkm_guard.runtime.policy import NEW_KEY_DEFAULTS, PERMISSIONS
-from bkm_guard.runtime.signing import KeyType, verify_signature
+from bkm_guard.runtime.signing import KeyType, split_signature, verify_signature
 from bkm_guard.testing.exchange import Account, ApiError, Exchange, Order
 
 if TYPE_CHECKING:
@@ -571,23 +571,11 @@ def _params(query: str, body: str) -> dict[str, str]:
     return merged
 
 
-def _without_signature(text: str) -> tuple[str, str | None]:
-    kept: list[str] = []
-    signature: str | None = None
-    for part in text.split("&"):
-        name, _, value = part.partition("=")
-        if name == "signature" and signature is None:
-            signature = value
-        elif part:
-            kept.append(part)
-    return "&".join(kept), signature
-
-
 def _signed_payload(query: str, body: str) -> tuple[str, str | None]:
     """Binance's signature payload: the query string concatenated without separator to the
     body, both as sent (percent-encoded), without the `signature` parameter; and the raw signature."""
-    query_payload, query_signature = _without_signature(query)
-    body_payload, body_signature = _without_signature(body)
+    query_payload, query_signature = split_signature(query)
+    body_payload, body_signature = split_signature(body)
     return query_payload + body_payload, query_signature if query_signature is not None else body_signature
 
 
