@@ -226,3 +226,20 @@ def test_trust_helpers_verify_against_the_test_ca_only(fb: FakeBinance) -> None:
     assert fb.requests_session().get(fb.url("https://api.binance.com/api/v3/time"), timeout=5).ok
     with pytest.raises(requests.exceptions.SSLError):
         requests.Session().get(f"{fb.base_url}/api/v3/ping", verify=True, timeout=5)
+
+
+def test_a_request_in_flight_across_reset_is_not_logged_for_the_next_test(fb: FakeBinance) -> None:
+    import threading
+    import time
+
+    fb.fail_next("slow", path="/api/v3/time", delay=1.0)
+    late = threading.Thread(target=call, args=(fb, "GET", "/api/v3/time"))
+    late.start()
+    deadline = time.monotonic() + 5
+    while fb._faults and time.monotonic() < deadline:  # until the server holds the slow request
+        time.sleep(0.01)
+    assert not fb._faults
+    fb.reset()  # what the `fb` fixture does between two tests
+    assert call(fb, "GET", "/api/v3/ping").status_code == 200
+    late.join(5)
+    assert [r.path for r in fb.requests] == ["/api/v3/ping"]

@@ -164,6 +164,9 @@ class FakeBinance:
         self.weight_limit: int | None = None
         #: every request answered so far, oldest first
         self.requests: list[Request] = []
+        # bumped by reset(): a request that began before it (a slow answer of the previous
+        # test) is not logged into the next test's request log
+        self._generation = 0
         self.exchange = Exchange(self.server_time_ms)
         self.ca_path = ""
         self.base_url = ""
@@ -356,6 +359,7 @@ class FakeBinance:
         with self._lock:
             self._faults.clear()
             self.requests.clear()
+            self._generation += 1
             self._weight = 0
             self.weight_limit = None
         self.clock_offset_ms = 0
@@ -380,9 +384,12 @@ class FakeBinance:
                     return fault
         return None
 
-    def _record(self, method: str, path: str, api_key: str, status: int, body: Any) -> None:
+    def _record(self, generation: int, method: str, path: str, api_key: str, *, status: int,
+                body: Any) -> None:
         code = body.get("code") if isinstance(body, dict) and "msg" in body else None
         with self._lock:
+            if generation != self._generation:
+                return  # began before reset(): it belongs to the previous test
             self.requests.append(Request(path, mask(api_key) if api_key else "", status, code, method,
                                          self.used_weight()))
 
@@ -492,10 +499,11 @@ class FakeBinance:
         query = environ.get("QUERY_STRING", "")
         body = request.get_data(as_text=True)  # always read: the next request on the connection follows it
         api_key = request.headers.get("X-MBX-APIKEY", "")
+        generation = self._generation
         fault = self._take_fault(path)
         if fault is not None:
             if fault.kind == "drop":
-                self._record(method, path, api_key, 0, None)
+                self._record(generation, method, path, api_key, status=0, body=None)
                 raise ConnectionResetError(errno.ECONNRESET, "dropped by the fake Binance")
             if fault.kind == "slow" and self._stop.wait(fault.delay):
                 raise ConnectionResetError(errno.ECONNRESET, "the fake Binance stopped")
@@ -504,7 +512,7 @@ class FakeBinance:
         raw = json.dumps(answer, separators=(",", ":")).encode("utf-8")
         if fault is not None:
             status, answer, raw = self._apply_fault(fault, status, answer, raw, headers)
-        self._record(method, path, api_key, status, answer)
+        self._record(generation, method, path, api_key, status=status, body=answer)
         reason = _REASONS.get(status, "Error")
         start_response(f"{status} {reason}", [
             ("Content-Type", "application/json;charset=UTF-8"), ("Content-Length", str(len(raw))),
