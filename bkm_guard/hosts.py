@@ -80,6 +80,19 @@ INSECURE_URL_RE: Final = re.compile(
 _SLOT_RE: Final = re.compile(r"\{[A-Za-z0-9_.]{0,40}\}|%s|\x00")
 
 
+# A network location a request will reach as written: a DNS name or a bracketed IPv6 literal,
+# and a port. urlsplit and urllib3 disagree on anything else (`evil.example\\.binance.com` is one
+# host to urlsplit, a host and a path to urllib3), so a base URL that would carry a key is
+# refused unless its netloc is this plain.
+_PLAIN_NETLOC_RE: Final = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
+                                     r"(?::[0-9]{1,5})?")
+
+
+def is_plain_netloc(netloc: str) -> bool:
+    """Is this `host[:port]` with nothing a URL parser could read another way?"""
+    return _PLAIN_NETLOC_RE.fullmatch(netloc) is not None
+
+
 def is_binance_host(host: str) -> bool:
     """True for a Binance domain or any subdomain of one, also as a template whose TLD is a
     slot (`api.binance.{}`, `fstream.binance.{tld}`); look-alikes are not."""

@@ -326,6 +326,11 @@ INSECURE = "http://api.binance.com"  # bkm: ignore[BKM101]: the refusal under te
     ("https://evilbinance.com", False),
     ("https://user:pw@api.binance.com", False),
     ("https://api.binance.com:notaport", False),
+    # urlsplit sees one host ending in .binance.com; urllib3 sends to evil.example
+    ("https://evil.example\\.binance.com", False),
+    ("https://evil.example%5C.binance.com", False),
+    ("https://evil.example\t.binance.com", False),
+    ("https://api.binance.{}", False),  # a host template is not a host
 ])
 def test_base_url_check(url: str, ok: bool) -> None:
     if ok:

@@ -86,7 +86,11 @@ def check_base_url(base_url: str, *, trust_host: bool = False) -> str:
         raise InsecureEndpointError(
             f"base URL {url!r} is not HTTPS: Binance API keys travel only over TLS; use "
             f"{hosts.secure_url(url) if parts.scheme.lower() == 'http' else DEFAULT_BASE_URL}")
-    if not host or parts.username or parts.password or parts.query or parts.fragment:
+    # urlsplit drops tabs and newlines that urllib3 keeps: any whitespace or control character
+    # is refused rather than read two ways
+    if (not host or parts.username or parts.password or parts.query or parts.fragment
+            or not hosts.is_plain_netloc(parts.netloc)
+            or any(ch.isspace() or not ch.isprintable() for ch in url)):
         raise InsecureEndpointError(
             f"base URL {url!r} must be a plain https://host[:port][/path], e.g. {DEFAULT_BASE_URL}")
     if not (hosts.is_binance_host(host) or _is_loopback(host) or trust_host):

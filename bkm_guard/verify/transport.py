@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from bkm_guard import hosts
 from bkm_guard.verify.options import DEFAULT_MAX_REQUESTS, DEFAULT_RATE
 
 
@@ -107,6 +108,6 @@ def origin_of(url: str) -> str:
         port = parts.port or 443
     except ValueError:
         return ""
-    if parts.scheme.lower() != "https" or not parts.hostname:
-        return ""
+    if parts.scheme.lower() != "https" or not parts.hostname or not hosts.is_plain_netloc(parts.netloc):
+        return ""  # `evil.example\\.binance.com`: urllib3 would send it to another host
     return f"https://{parts.hostname.lower()}:{port}"
