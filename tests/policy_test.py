@@ -93,3 +93,14 @@ def test_custom_policy_from_a_base() -> None:
 def test_bad_custom_policies_are_clear_errors(data: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Policy.from_dict(data)
+
+
+def test_an_allowed_powerful_flag_left_out_of_the_answer_needs_the_ip_restriction() -> None:
+    # a flag that is not reported is not assumed off: it may be on, so the key needs an IP list
+    policy = builtin_policy("spot-trading")
+    answer = restrictions()
+    del answer["enableSpotAndMarginTrading"]
+    violations = check_restrictions(policy, answer)
+    assert [v.permission for v in violations] == ["ipRestrict"]
+    assert "enableSpotAndMarginTrading not reported" in str(violations[0])
+    assert check_restrictions(policy, {**answer, "ipRestrict": True}) == []

@@ -210,9 +210,14 @@ def check_restrictions(policy: Policy, restrictions: Mapping[str, object]) -> li
         for flag in unknown if flag not in policy.allowed
     ]
     powerful_on = [flag for flag in sorted(POWERFUL) if restrictions.get(flag) is True] + unknown
-    if restrictions.get("ipRestrict") is not True and (powerful_on or policy.ip_restriction_always):
-        why = (f"{', '.join(PERMISSIONS.get(f, f) for f in powerful_on)} enabled" if powerful_on
-               else f"the {policy.purpose} policy requires it")
+    # an allowed powerful flag the answer leaves out may be on: it needs the IP restriction too
+    unreported = sorted(POWERFUL & policy.allowed - restrictions.keys())
+    if restrictions.get("ipRestrict") is not True and (powerful_on or unreported
+                                                         or policy.ip_restriction_always):
+        reasons = [f"{', '.join(PERMISSIONS.get(f, f) for f in powerful_on)} enabled"] if powerful_on else []
+        if unreported:
+            reasons.append(f"{', '.join(unreported)} not reported, so possibly enabled")
+        why = "; ".join(reasons) or f"the {policy.purpose} policy requires it"
         violations.append(Violation(
             "ipRestrict", f"no IP restriction ({why}): restrict the key to your servers' IPs on Binance"))
     return violations
