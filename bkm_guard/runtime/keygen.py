@@ -213,7 +213,9 @@ def attach(store: KeyStore, name: str, api_key: str, *,
     store._require_store()
     path = read_pending(store, name).path  # a clear error for a missing or damaged entry
     check_file(path)
-    with store._audited("attach", name):
+    # locked from reading the pending file to removing it: two attaches (or an attach and a
+    # `keys remove`) never both act on one pending key
+    with store._audited("attach", name), store._locked():
         passphrase = store._passphrase_value()
         try:
             # one read: the header used below is the one the decryption authenticated
