@@ -309,3 +309,15 @@ def test_real_subprocess(tmp_path: Path) -> None:
     assert key not in everything
     assert secret not in everything
     assert PASS not in everything
+
+
+def test_an_asymmetric_key_from_stdin_without_its_pem_is_a_clear_error(run: Run) -> None:
+    run("init")
+    key, secret = make_key(), make_key()  # an HMAC secret where an Ed25519 PEM belongs
+    code, out, err = run("add", "bot", "--purpose", "spot-trading", "--type", "ed25519", "--from-stdin",
+                         stdin=f"{key}\n{secret}\n")
+    assert code == 2
+    assert "needs its private key" in err
+    assert "Traceback" not in err
+    assert key not in out + err
+    assert secret not in out + err

@@ -143,6 +143,10 @@ def _read_material(args: argparse.Namespace, stdin: TextIO) -> _Material:
             got = _Material(api_key, _hidden("API secret: "), None, None)
     if wants_pem and got.pem is None:
         if pem_file is None:
+            if args.from_stdin:  # stdin held the key (and no PEM): nothing left to ask on
+                raise InvalidKeyMaterialError(
+                    "an Ed25519/RSA key needs its private key: put the PEM after the API key on "
+                    "stdin, or pass --private-key-file")
             pem_file = Path(input("Private key PEM file: ").strip())
         try:
             got.pem = pem_file.expanduser().read_text(encoding="utf-8")
