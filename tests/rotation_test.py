@@ -13,7 +13,7 @@ from conftest import PASSPHRASE
 
 import bkm_guard
 from bkm_guard.cli import keys as keys_cli
-from bkm_guard.errors import GuardError
+from bkm_guard.errors import GuardError, KeyNotFoundError, RollbackError
 from bkm_guard.runtime.binance_api import BinanceClient
 from bkm_guard.runtime.rotation import KeyHandle, bots_using, watch
 from bkm_guard.runtime.signing import Signer
@@ -240,3 +240,28 @@ def test_an_old_key_file_put_back_is_not_switched_to(store: KeyStore, fb: FakeBi
     assert handle.refresh() is False
     assert "rollback" in handle.last_error
     assert handle.fingerprint == current
+
+
+def test_a_removed_key_is_no_longer_served(store: KeyStore) -> None:
+    store.add("bot", purpose="spot-trading", api_key=new_api_key(), api_secret=new_hmac_secret())
+    handle = watch("bot", store=store, check="offline", interval=60)
+    assert handle.current.fingerprint == handle.fingerprint
+    store.remove("bot")
+    assert handle.refresh() is False
+    with pytest.raises(KeyNotFoundError):
+        handle.current  # noqa: B018
+    assert "no key 'bot'" in handle.last_error
+
+
+def test_a_key_file_rolled_back_after_rotation_is_no_longer_served(store: KeyStore) -> None:
+    store.add("bot", purpose="spot-trading", api_key=new_api_key(), api_secret=new_hmac_secret())
+    path = store.key_path("bot")
+    before = path.read_bytes()
+    handle = watch("bot", store=store, check="offline", interval=60)
+    store.rotate("bot", api_key=new_api_key(), api_secret=new_hmac_secret())
+    assert handle.refresh() is True
+    path.write_bytes(before)  # the rotated-out key put back
+    os.utime(path, ns=(time.time_ns() + 10**9,) * 2)  # a new stamp, whatever the clock's grain
+    handle.refresh()
+    with pytest.raises(RollbackError):
+        handle.current  # noqa: B018

@@ -79,6 +79,9 @@ class KeyHandle:
         self._next_check = clock() + self.interval
         self.generation = 0  # switches so far
         self.last_error: str = ""  # why the newest key was not taken yet (or "")
+        # set when the key was removed from the store or its file rolled back: from then on
+        # `current` raises it instead of signing with a key the user took away
+        self._refused: GuardError | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -96,6 +99,8 @@ class KeyHandle:
         """
         if self._thread is None and self._clock() >= self._next_check:
             self._check_soon()
+        if self._refused is not None:
+            raise self._refused
         return self._creds
 
     @property
@@ -136,11 +141,15 @@ class KeyHandle:
         threading.Thread(target=check, name=f"bkm-guard-check-{self.name}", daemon=True).start()
 
     def _try_switch(self, stamp: tuple[int, int, int] | None) -> bool:
+        from bkm_guard.errors import KeyNotFoundError, RollbackError
         from bkm_guard.runtime.guard import load
 
         try:
             meta = self._store.metadata(self.name)
-        except GuardError as exc:  # mid-write, removed, damaged: keep what works
+        except KeyNotFoundError as exc:  # `keys remove`: writes are renames, never a gap
+            self._refuse(exc)
+            return False
+        except GuardError as exc:  # damaged, or a passphrase problem: keep what works
             self.last_error = str(exc)
             return False
         if meta.fingerprint == self._creds.fingerprint:
@@ -148,6 +157,9 @@ class KeyHandle:
             return False
         try:
             new = load(self.name, store=self._store, **self._load_kwargs)
+        except (KeyNotFoundError, RollbackError) as exc:
+            self._refuse(exc)
+            return False
         except GuardError as exc:
             # most often: rotated in the store, not registered (or not yet valid) on Binance;
             # the stamp stays old, so the next check (an interval on) tries again
@@ -165,6 +177,12 @@ class KeyHandle:
         if self._on_rotate is not None:
             self._on_rotate(old, new)
         return True
+
+    def _refuse(self, exc: GuardError) -> None:
+        with self._lock:
+            self._refused = exc
+            self.last_error = str(exc)
+        log.error("bkm-guard: key %r is no longer served: %s", self.name, exc)
 
     # -- background thread -------------------------------------------------------------------
     def start(self) -> KeyHandle:
