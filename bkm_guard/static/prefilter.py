@@ -154,7 +154,9 @@ def _hex_in_key_position(data: bytes, start: int, end: int) -> bool:
     """Could this 64-hex value be in a key position? Under a key-ish name on its line (as the
     recognizer asks), or as a whole literal where a value goes (`= "…"`, `("…"`, `, "…"`, a line
     of its own): not inside a longer text, nor as the value of an unrelated key (`"txId": "…"`)."""
-    line_start = data.rfind(b"\n", 0, start) + 1
+    # the 200 characters before the value, as name_before reads them: a minified line of
+    # thousands of digests would otherwise be re-read for each one (quadratic)
+    line_start = max(data.rfind(b"\n", 0, start) + 1, start - 200)
     prefix = data[line_start:start].decode("latin-1")
     name = recognizer.name_before(prefix)
     if (name and recognizer.role_of_name(name) is not None) or "x-mbx-apikey" in prefix.lower():
@@ -367,23 +369,32 @@ def _region_end(data: bytes, start: int) -> int:
     return position
 
 
+@functools.lru_cache(maxsize=4)
+def _literal_spans(data: bytes, line_start: int, line_end: int) -> list[tuple[int, int]]:
+    """The string literals of one line (offsets in `data`), found once per line: a long print()
+    with thousands of credential-ish words asks about each of them. `data` is the same object
+    for every call on a file, and bytes cache their hash, so the cache key costs nothing."""
+    return [m.span() for m in _QUOTED_RE.finditer(data, line_start, line_end)]  # offsets in data
+
+
 def _shown_as_code(data: bytes, start: int, end: int) -> bool:
     """Is a name inside an output call code (a variable, an attribute, an f-string placeholder,
     a subscript key `["API_KEY"]`, an environment lookup), rather than words of a message?"""
     line_start = data.rfind(b"\n", 0, start) + 1
     line_end = data.find(b"\n", end)
-    line = data[line_start : len(data) if line_end < 0 else line_end]
-    for literal in _QUOTED_RE.finditer(line):
-        lit_start, lit_end = line_start + literal.start(), line_start + literal.end()
-        if not lit_start < start < lit_end:
-            continue
-        head = line[: literal.start()]
-        prefix = head[len(head.rstrip(b"bBrRuUfF")) :]
-        if b"f" in prefix.lower():
-            return b"{" in data[lit_start:start]
-        before = head[: len(head) - len(prefix)].rstrip()
-        return before.endswith((b"[", b"(")) and data[lit_start + 1 : lit_end - 1] == data[start:end]
-    return True
+    spans = _literal_spans(data, line_start, len(data) if line_end < 0 else line_end)
+    at = bisect.bisect_right(spans, (start, len(data))) - 1
+    if at < 0:
+        return True
+    lit_start, lit_end = spans[at]
+    if not lit_start < start < lit_end:
+        return True
+    head = data[max(line_start, lit_start - 200) : lit_start]
+    prefix = head[len(head.rstrip(b"bBrRuUfF")) :]
+    if b"f" in prefix.lower():
+        return b"{" in data[lit_start:start]
+    before = head[: len(head) - len(prefix)].rstrip()
+    return before.endswith((b"[", b"(")) and data[lit_start + 1 : lit_end - 1] == data[start:end]
 
 
 def _assigned_names(data: bytes, offset: int) -> set[bytes]:
