@@ -36,7 +36,6 @@ def test_file_kind(path: str, head: bytes, kind: str) -> None:
 
 @pytest.mark.parametrize(("name", "data", "reason"), [
     ("nul.py", b"API_KEY = '{key}'\x00\x00", "binary"),
-    ("latin.py", b"# binance\nx = '\xff\xfe {key}'\n", "undecodable"),
     ("py2.py", b"import binance\nprint 'key', '{key}'\n", "syntax error at line 2"),
     ("broken.py", b"from binance.client import Client\ndef f(:\n  k = '{key}'\n", "syntax error"),
 ])
@@ -44,6 +43,18 @@ def test_bad_input_gives_a_notice_never_an_exception(name: str, data: bytes, rea
                                                      api_key: str) -> None:
     report = analyze(name, data.replace(b"{key}", api_key.encode()))
     assert any(reason in notice.reason for notice in report.notices), report.notices
+    assert api_key[4:12] not in _shown(report)
+
+
+@pytest.mark.parametrize(("name", "data"), [
+    ("latin.py", b"# caf\xe9 (cp1252, no coding line)\nfrom binance.client import Client\n"
+                 b"API_KEY = '{key}'\n"),
+    ("bom.py", b"\xef\xbb\xbf# caf\xe9\nfrom binance.client import Client\nAPI_KEY = '{key}'\n"),
+    ("bom.env", b"\xef\xbb\xbf# caf\xe9\nnothing here\nBINANCE_API_KEY={key}\n"),
+])
+def test_a_stray_non_utf8_byte_does_not_hide_a_key(name: str, data: bytes, api_key: str) -> None:
+    report = analyze(name, data.replace(b"{key}", api_key.encode()))
+    assert 3 in {line for line, _ in _codes(report)}, report.notices
     assert api_key[4:12] not in _shown(report)
 
 
@@ -172,3 +183,27 @@ def test_arbitrary_bytes_never_crash(data: bytes) -> None:
     for path in ("x.py", "x.ipynb", "x.json", "id_rsa"):
         report = analyze(path, b"binance " + data)
         assert not [n for n in report.notices if n.kind == "error"], report.notices
+
+
+def test_a_malformed_notebook_cell_keeps_the_notebooks_findings(api_key: str) -> None:
+    notebook = json.dumps({"cells": [
+        {"cell_type": "markdown", "source": [f"binance key {api_key}"]},
+        {"cell_type": "code", "source": None},
+        {"cell_type": "code", "source": 5},
+    ]})
+    report = analyze("nb.ipynb", notebook.encode())
+    assert report.findings
+    assert not [n for n in report.notices if n.kind == "error"]
+
+
+def test_a_minified_line_of_many_digests_is_prefiltered_in_linear_time() -> None:
+    # thousands of sha256 digests on one line (a lockfile, a manifest): each used to re-read the
+    # whole line before it, so 10,000 of them took minutes
+    import hashlib
+
+    from bkm_guard.static import prefilter
+
+    line = json.dumps({f"t{i}": "x " + hashlib.sha256(str(i).encode()).hexdigest() for i in range(10_000)})
+    assert prefilter.candidates(line.encode(), python=False)[0] == frozenset()
+    flood = b'import binance\nprint("' + b"api_secret " * 20_000 + b'")\n'
+    assert "BKM201" not in prefilter.candidates(flood, python=True)[0]

@@ -37,7 +37,12 @@ def notebook_hits(path: str, text: str, options: Options, notices: list[Notice])
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         source = cell.get("source", [])
-        lines = [source] if isinstance(source, str) else [s for s in source if isinstance(s, str)]
+        if isinstance(source, str):
+            lines = [source]
+        elif isinstance(source, list):
+            lines = [s for s in source if isinstance(s, str)]
+        else:
+            continue  # `"source": null` in a hand-edited notebook: nothing to analyze
         json_lines, cursor = _locate(text, lines, cursor)
         code = "".join(line if not line.lstrip().startswith(("%", "!")) else "#" + line for line in lines)
         if isinstance(source, str):

@@ -81,20 +81,21 @@ def _decode(data: bytes, kind: str) -> _Decoded | None:
     decoded = decode_unicode(data)  # a BOM, the NUL pattern of UTF-16/32, else UTF-8
     if decoded is not None:
         return _Decoded(decoded.text, decoded.encoding, decoded.bom, decoded.exact)
-    if data.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return None
-    if kind == "python":
-        for line in data.split(b"\n", 2)[:2]:
+    bom = codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b""
+    if kind == "python" and not bom:
+        for line in data[:400].split(b"\n", 2)[:2]:
             match = _CODING_RE.match(line)
             if match:
                 try:
                     encoding = codecs.lookup(match.group(1).decode("ascii")).name
                     return _Decoded(data.decode(encoding), encoding, b"", True)
                 except (LookupError, UnicodeDecodeError, UnicodeEncodeError):
-                    return None
-        return None
-    # other text: Latin-1 never fails and keeps ASCII keys and URLs where they are
-    return _Decoded(data.decode("latin-1"), "latin-1", b"", False)
+                    break
+    # a stray byte (a `café` comment in cp1252, a BOM then bad UTF-8): Latin-1 never fails and
+    # keeps ASCII keys and URLs where they are; not exact, so no fix rewrites the file
+    return _Decoded(data[len(bom):].decode("latin-1"), "latin-1", bom, False)
 
 
 # --- analysis ---------------------------------------------------------------------------------
