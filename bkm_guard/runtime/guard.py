@@ -40,6 +40,7 @@ from bkm_guard.runtime.policy import (
     POWERFUL,
     Policy,
     Violation,
+    answer_time,
     check_restrictions,
     malformed_answer,
     unknown_flags_on,
@@ -192,7 +193,7 @@ def evaluate_restrictions(policy: Policy, restrictions: Mapping[str, Any],
             notes.append((f"Binance reports a permission bkm-guard does not know yet, {field}, as "
                           f"enabled; the {policy.purpose} policy allows it by name",
                           UnknownPermissionWarning))
-    expiry = _millis(restrictions.get("tradingAuthorityExpirationTime"))
+    expiry = answer_time(restrictions.get("tradingAuthorityExpirationTime"))
     if expiry is not None and restrictions.get("enableSpotAndMarginTrading") is True:
         days = (expiry - now).total_seconds() / _DAY_S
         when = expiry.strftime("%Y-%m-%d %H:%M UTC")
@@ -209,15 +210,6 @@ def evaluate_restrictions(policy: Policy, restrictions: Mapping[str, Any],
 def _flag(restrictions: Mapping[str, Any], name: str) -> bool | None:
     value = restrictions.get(name)
     return value if isinstance(value, bool) else None
-
-
-def _millis(value: object) -> dt.datetime | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        return None
-    try:
-        return dt.datetime.fromtimestamp(value / 1000, dt.timezone.utc)
-    except (OverflowError, OSError, ValueError):
-        return None
 
 
 def _age(report: CheckReport, policy: Policy, name: str, age_days: float, *, what: str) -> None:
@@ -303,14 +295,14 @@ def _run(name: str, report: CheckReport, store: KeyStore, *, base_url: str | Non
     report.violations += [str(violation) for violation in violations]
     for message, category in notes:
         report.warn(message, category)
-    created = _millis(restrictions.get("createTime"))
+    created = answer_time(restrictions.get("createTime"))
     if created is not None:
         report.binance_created = created.isoformat().replace("+00:00", "Z")
         binance_age = (now - created).total_seconds() / _DAY_S
         # the store's dates start when the key was added; Binance knows when it was made
         if binance_age > meta.age_days(now) + 1:
             _age(report, policy, name, binance_age, what=f"key {name!r} was created on Binance")
-    expiry = _millis(restrictions.get("tradingAuthorityExpirationTime"))
+    expiry = answer_time(restrictions.get("tradingAuthorityExpirationTime"))
     if expiry is not None:
         report.trading_authority_expiration = expiry.isoformat().replace("+00:00", "Z")
     return creds

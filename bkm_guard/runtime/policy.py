@@ -6,6 +6,7 @@ Permission names are Binance's own field names from `GET /sapi/v1/account/apiRes
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Mapping
 from typing import Final, Literal
 
@@ -147,6 +148,17 @@ def builtin_policy(purpose: str) -> Policy:
         raise ConfigError(
             f"unknown purpose {purpose!r}: use one of {', '.join(PURPOSES)} or a custom policy file"
         ) from None
+
+
+def answer_time(value: object) -> dt.datetime | None:
+    """A time in an apiRestrictions answer (milliseconds since the epoch, UTC), or None when
+    it is absent, not a positive number, or out of range: a server controls it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(value / 1000, dt.timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def is_flag_name(field: str) -> bool:

@@ -8,7 +8,6 @@ check (10 s); all keys of one run share one `Budget` (requests and rate).
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -21,7 +20,7 @@ from bkm_guard.errors import (
     GuardError,
     InvalidKeyMaterialError,
 )
-from bkm_guard.runtime.policy import PERMISSIONS
+from bkm_guard.runtime.policy import PERMISSIONS, answer_time, is_flag_name
 from bkm_guard.runtime.signing import KeyType, Signer
 from bkm_guard.verify import endpoints, transport
 from bkm_guard.verify.endpoints import Environment
@@ -241,7 +240,7 @@ def _live(
             {
                 name: value
                 for name, value in sorted(answer.items())
-                if name.startswith(("enable", "permits"))
+                if is_flag_name(name)
                 and isinstance(value, bool)
                 and name not in permissions
             }
@@ -334,10 +333,7 @@ def _host(env: Environment) -> str:
 
 
 def _iso(value: object) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        return None
-    try:
-        when = dt.datetime.fromtimestamp(value / 1000, dt.timezone.utc)
-    except (OverflowError, OSError, ValueError):
+    when = answer_time(value)
+    if when is None:
         return None
     return when.isoformat(timespec="seconds").replace("+00:00", "Z")
